@@ -1,0 +1,138 @@
+"""The command line: a thin face over the same core the Python API uses."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from .data.errors import AssayError
+from .ui import console, set_quiet
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="assay: build, test and report ML models for materials properties.")
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[red]error:[/] {exc}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def tasks():
+    """List the 13 Matbench v0.1 tasks."""
+    from .data.leaderboard import task_leaderboard
+    from .data.tasks import TASKS
+
+    t = Table(title="Matbench v0.1 tasks")
+    for col in ("task", "input", "type", "target", "unit", "rows", "MAD", "bundled", "best on leaderboard"):
+        t.add_column(col)
+    for task in TASKS.values():
+        lb = task_leaderboard(task.name)
+        best = f"{lb.iloc[0]['algorithm']}: {lb.iloc[0]['mean']:.4g}" if len(lb) else "-"
+        t.add_row(task.short, task.input_type, task.task_type, task.target, task.unit,
+                  f"{task.n_samples:,}", f"{task.mad:.4g}" if task.mad else "-",
+                  "yes" if task.bundled else "download", best)
+    console.print(t)
+
+
+@app.command()
+def run(
+    what: str = typer.Argument(..., help="A Matbench task (expt_gap), or a config.toml, or your data file"),
+    data: Optional[Path] = typer.Option(None, help="Explicit data file for a Matbench task"),
+    target: Optional[str] = typer.Option(None, help="Target column of your own data"),
+    input_column: Optional[str] = typer.Option(None, help="Formula or structure column of your data"),
+    features: Optional[str] = typer.Option(None, help="Feature preset"),
+    models: Optional[str] = typer.Option(None, help="Comma-separated models (see `assay models`)"),
+    primary: Optional[str] = typer.Option(None, help="The model to report/submit (declared up front)"),
+    split: Optional[str] = typer.Option(None, help="official, kfold, stratified, ..."),
+    seed: Optional[int] = typer.Option(None),
+    n_jobs: Optional[int] = typer.Option(None, "--n-jobs", "-j", help="Parallel processes"),
+    out: Optional[Path] = typer.Option(None, help="Folder for run folders (default ./runs)"),
+    force: bool = typer.Option(False, help="Discard finished folds and recompute"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+):
+    """Run the whole workflow on a task, a config file or your own data."""
+    from .config import RunConfig
+    from .experiment import Experiment
+
+    set_quiet(quiet)
+    try:
+        if what.endswith(".toml"):
+            cfg = RunConfig.from_toml(what)
+        elif Path(what).suffix.lower() in {".csv", ".json", ".parquet", ".gz"} or Path(what).is_dir():
+            cfg = RunConfig(data=what, target=target, input_column=input_column)
+        else:
+            cfg = RunConfig(task=what, data=str(data) if data else None)
+        overrides = {"features": features, "primary_model": primary, "split": split, "seed": seed,
+                     "n_jobs": n_jobs, "out_dir": str(out) if out else None}
+        for k, v in overrides.items():
+            if v is not None:
+                setattr(cfg, k, v)
+        if models:
+            from .models.zoo import ZOO
+
+            cfg.models = list(ZOO) if models == "all" else [m.strip() for m in models.split(",")]
+        result = Experiment(cfg).run(progress=not quiet, force=force)
+    except (AssayError, KeyError, ValueError, FileNotFoundError) as exc:
+        _fail(exc)
+    _print_result(result)
+
+
+def _print_result(result) -> None:
+    t = Table(title=f"{result.run_id}: fold mean ± std")
+    metrics = [m for m in next(iter(result.summary.values()))]
+    t.add_column("model")
+    for m in metrics:
+        t.add_column(m)
+    for model, s in result.summary.items():
+        t.add_row(model + (" *" if model == result.config.primary else ""),
+                  *[f"{s[m]['mean']:.4f} ± {s[m]['std']:.4f}" for m in metrics])
+    console.print(t)
+    console.print(f"run folder: {result.path}  ({result.timings.get('total', 0):.1f} s)")
+    print(result.path)
+
+
+@app.command()
+def runs(out: Path = typer.Option(Path("runs"), help="Folder holding the runs"),
+         task: Optional[str] = typer.Option(None)):
+    """List recorded runs from the run database."""
+    from .store.database import RunDatabase
+
+    db_path = out / "assay.sqlite"
+    if not db_path.is_file():
+        _fail(AssayError(f"No run database at {db_path}; run `assay run` first."))
+    df = RunDatabase(db_path).list_runs(task)
+    t = Table(title=f"runs in {out}")
+    for col in ("run_id", "task", "status", "started", "wall s", "primary", "metric", "mean ± std"):
+        t.add_column(col)
+    for r in df.itertuples():
+        ms = f"{r.primary_mean:.4f} ± {r.primary_std:.4f}" if r.primary_mean == r.primary_mean and r.primary_mean is not None else "-"
+        t.add_row(r.run_id, r.task, r.status, r.started or "", f"{r.wall_seconds or 0:.1f}",
+                  r.primary_model or "", r.primary_metric or "", ms)
+    console.print(t)
+
+
+@app.command()
+def predict(run_dir: Path = typer.Argument(..., help="A finished run folder"),
+            data: Path = typer.Argument(..., help="CSV/JSON/parquet with a formula or structure column"),
+            input_column: Optional[str] = typer.Option(None),
+            output: Optional[Path] = typer.Option(None, "-o", help="Write predictions to this CSV")):
+    """Predict new materials with a run's refit model."""
+    from .predict import predict_file
+
+    try:
+        df = predict_file(run_dir, data, input_column=input_column)
+    except (AssayError, KeyError, ValueError, FileNotFoundError) as exc:
+        _fail(exc)
+    if output:
+        from .store.atomic import atomic_write_text
+
+        atomic_write_text(output, df.to_csv(index=False))
+    console.print(df.to_string(index=False))
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

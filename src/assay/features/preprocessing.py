@@ -1,0 +1,205 @@
+"""Feature preprocessing as scikit-learn transformers, so it is fitted inside each CV fold.
+
+Scaling, imputation, variance filtering and PCA are scikit-learn's own estimators (returned
+by small factories with assay's defaults); correlation filtering and MODNet's
+relevance-redundancy selection are implemented here with the full estimator contract.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.decomposition import PCA
+from sklearn.feature_selection import VarianceThreshold
+from sklearn.feature_selection._base import SelectorMixin
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["make_scaler", "make_imputer", "make_variance_filter", "make_pca", "CorrelationFilter",
+           "RelevanceRedundancySelector", "InfToNaN", "SCALERS"]
+
+SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
+
+
+def make_scaler(kind: str = "standard", **kwargs):
+    """A scikit-learn scaler by name (standard, minmax, robust); NaNs pass through untouched."""
+    try:
+        return SCALERS[kind](**kwargs)
+    except KeyError:
+        raise ValueError(f"unknown scaler {kind!r}; choose from {sorted(SCALERS)}") from None
+
+
+def make_imputer(strategy: str = "median", **kwargs) -> SimpleImputer:
+    """Column imputer; columns that are all-NaN in training are kept (filled with 0) so widths stay stable."""
+    kwargs.setdefault("keep_empty_features", True)
+    return SimpleImputer(strategy=strategy, **kwargs)
+
+
+def make_variance_filter(threshold: float = 0.0) -> VarianceThreshold:
+    """Drop (near-)constant columns, which carry no information for any model."""
+    return VarianceThreshold(threshold=threshold)
+
+
+def make_pca(n_components=0.99, **kwargs) -> PCA:
+    """PCA keeping enough components for the given explained-variance fraction by default."""
+    return PCA(n_components=n_components, **kwargs)
+
+
+class InfToNaN(TransformerMixin, BaseEstimator):
+    """Replace +-inf by NaN so that the imputer handles them (featurisers can overflow)."""
+
+    def fit(self, X, y=None):
+        validate_data(self, X, ensure_all_finite=False, reset=True)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "n_features_in_")
+        X = validate_data(self, X, ensure_all_finite=False, reset=False, dtype=float, copy=True)
+        X[np.isinf(X)] = np.nan
+        return X
+
+    def get_feature_names_out(self, input_features=None):
+        from sklearn.utils.validation import _check_feature_names_in
+
+        return _check_feature_names_in(self, input_features)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class CorrelationFilter(SelectorMixin, BaseEstimator):
+    """Drop a column whose |Pearson r| with an already kept column exceeds ``threshold``.
+
+    Columns are visited in their input order, so the first of a correlated group survives
+    (keeping the output stable and interpretable). Correlations use pairwise-complete rows, so NaNs do not dilute them.
+    """
+
+    def __init__(self, threshold: float = 0.95):
+        self.threshold = threshold
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=float)
+        if not 0 <= self.threshold <= 1:
+            raise ValueError("threshold must be in [0, 1]")
+        import pandas as pd
+
+        sd = np.nanstd(np.where(np.isnan(X).all(0), 0, X), axis=0)
+        ok = sd > 0
+        corr = np.abs(pd.DataFrame(X).corr(min_periods=3).to_numpy())  # pairwise-complete Pearson
+        corr = np.nan_to_num(corr)
+        keep = np.zeros(X.shape[1], bool)
+        for j in range(X.shape[1]):
+            kept = np.flatnonzero(keep)
+            if not ok[j] or not len(kept) or corr[j, kept].max() <= self.threshold:
+                keep[j] = True
+        self.support_ = keep
+        return self
+
+    def _get_support_mask(self):
+        check_is_fitted(self, "support_")
+        return self.support_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _mi(X, y, discrete_target: bool, random_state):
+    from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
+
+    fn = mutual_info_classif if discrete_target else mutual_info_regression
+    return fn(X, y, n_neighbors=3, random_state=random_state)
+
+
+class RelevanceRedundancySelector(SelectorMixin, BaseEstimator):
+    """MODNet's relevance-redundancy feature selection on normalised mutual information.
+
+    Relevance is NMI(feature, target); redundancy is the largest NMI with an already chosen
+    feature. Features are picked greedily by ``relevance / (redundancy**p + c)`` with MODNet's
+    schedule p = max(0.1, 4.5 - n**0.4), c = min(1e5, 1e-6 n**3) (De Breuck et al., 2021).
+    NMI(a, b) = MI(a, b) / mean(MI(a, a), MI(b, b)), all from the k-NN estimator in scikit-learn.
+    Only the ``n_candidates`` most relevant features enter the greedy stage, which keeps it
+    linear in the number selected.
+    """
+
+    def __init__(self, n_features_to_select=50, task: str = "regression", n_candidates: int = 300,
+                 random_state=0):
+        self.n_features_to_select = n_features_to_select
+        self.task = task
+        self.n_candidates = n_candidates
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=float, y_numeric=False)
+        if self.task not in ("regression", "classification"):
+            raise ValueError("task must be 'regression' or 'classification'")
+        n, p = X.shape
+        col_mean = np.nanmean(np.where(np.isnan(X).all(0), 0, X), axis=0)
+        X = np.where(np.isnan(X), col_mean, X)
+        disc = self.task == "classification"
+        if not disc:
+            y = np.asarray(y, dtype=float)
+        const = X.std(0) == 0
+        self_mi = np.zeros(p)
+        var = np.flatnonzero(~const)
+        rs = self.random_state
+        # MI of a continuous variable with itself: k-NN estimate on a jittered copy
+        rng = np.random.default_rng(0 if rs is None else rs)
+        for j in var:
+            xj = X[:, j]
+            self_mi[j] = _mi(xj[:, None], xj + 1e-10 * (xj.std() or 1) * rng.standard_normal(n), False, rs)[0]
+        if disc:
+            _, counts = np.unique(y, return_counts=True)
+            prob = counts / counts.sum()
+            y_self = float(-(prob * np.log(prob)).sum())
+        else:
+            y_self = _mi(y[:, None], y + 1e-10 * (y.std() or 1) * rng.standard_normal(n), False, rs)[0]
+        mi = np.zeros(p)
+        if len(var):
+            mi[var] = _mi(X[:, var], y, disc, rs)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            relevance = np.where(const, 0.0, mi / (0.5 * (self_mi + y_self)))
+        relevance = np.nan_to_num(relevance)
+        k = self.n_features_to_select
+        k = int(round(k * p)) if isinstance(k, float) and 0 < k < 1 else min(int(k), p)
+        if k < 1:
+            raise ValueError("n_features_to_select must be positive")
+        order = np.argsort(-relevance, kind="stable")
+        cand = [j for j in order[: max(self.n_candidates, k)]]
+        selected = [cand[0]]
+        redundancy = np.zeros(p)  # max NMI with the selected set
+        while len(selected) < k:
+            s = selected[-1]
+            rest = [j for j in cand if j not in selected]
+            if not rest:
+                break
+            rest_var = [j for j in rest if not const[j]]
+            if rest_var and not const[s]:
+                mi_s = _mi(X[:, rest_var], X[:, s], False, rs)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    nmi = mi_s / (0.5 * (self_mi[rest_var] + self_mi[s]))
+                redundancy[rest_var] = np.maximum(redundancy[rest_var], np.nan_to_num(nmi))
+            nsel = len(selected)
+            pw, c = max(0.1, 4.5 - nsel ** 0.4), min(1e5, 1e-6 * nsel ** 3)
+            rest = np.array(rest)
+            score = relevance[rest] / (redundancy[rest] ** pw + c)
+            selected.append(int(rest[np.argmax(score)]))
+        self.relevance_ = relevance
+        self.ranking_ = np.array(selected)
+        mask = np.zeros(p, bool)
+        mask[selected] = True
+        self.support_ = mask
+        return self
+
+    def _get_support_mask(self):
+        check_is_fitted(self, "support_")
+        return self.support_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.target_tags.required = True
+        return tags

@@ -1,0 +1,63 @@
+"""Predicting new materials with a finished run's refit model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import pandas as pd
+
+from .data.errors import AssayError, InvalidDataError
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return pd.read_csv(path)
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    if suffix == ".json":
+        return pd.read_json(path)
+    raise InvalidDataError(f"{path}: unsupported file type {suffix!r} (use CSV, JSON or parquet)")
+
+
+def predict_frame(run_dir, inputs: pd.Series) -> pd.DataFrame:
+    from .features import featurize
+
+    path = Path(run_dir) / "model.joblib"
+    if not path.is_file():
+        raise AssayError(f"{run_dir} has no refit model (model.joblib); is the run finished?")
+    bundle = joblib.load(path)
+    fs = featurize(inputs, bundle["features"], input_type=bundle["input_type"], progress=False)
+    X = fs.X[bundle["labels"]].to_numpy(float)
+    est = bundle["model"]
+    out = pd.DataFrame({"input": [str(v) if bundle["input_type"] == "composition" else v.formula
+                                  for v in inputs]})
+    out[f"predicted {bundle['target']}"] = est.predict(X)
+    if bundle["task_type"] == "classification" and hasattr(est, "predict_proba"):
+        out["probability"] = est.predict_proba(X)[:, -1]
+    bad = set(fs.failed["row"]) if len(fs.failed) else set()
+    out["note"] = ["featurisation failed: " + r for r in fs.failed.set_index("row")["reason"].reindex(range(len(out))).fillna("").tolist()] if bad else ""
+    return out
+
+
+def predict_file(run_dir, data, input_column: str | None = None) -> pd.DataFrame:
+    data = Path(data)
+    if not data.is_file():
+        raise AssayError(f"{data} does not exist")
+    df = _read_table(data)
+    if df.empty:
+        raise InvalidDataError(f"{data} has no rows")
+    bundle_type = joblib.load(Path(run_dir) / "model.joblib")["input_type"] \
+        if (Path(run_dir) / "model.joblib").is_file() else "composition"
+    candidates = [input_column] if input_column else (
+        ["formula", "composition"] if bundle_type == "composition" else ["structure", "cif"])
+    col = next((c for c in df.columns for want in candidates if want and c.lower() == want.lower()), None)
+    if col is None:
+        raise InvalidDataError(f"{data}: no input column; expected one of {candidates}, "
+                               f"found {list(df.columns)}")
+    inputs = df[col]
+    if bundle_type == "structure":
+        from .data.user import parse_structure_column  # noqa: F401  (structures parsed by the loader)
+
+        inputs = parse_structure_column(inputs)
+    return predict_frame(run_dir, inputs.reset_index(drop=True))

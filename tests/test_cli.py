@@ -1,0 +1,40 @@
+import pandas as pd
+from typer.testing import CliRunner
+
+from assay.cli import app
+
+runner = CliRunner()
+
+
+def test_tasks_lists_all():
+    r = runner.invoke(app, ["tasks"])
+    assert r.exit_code == 0
+    for name in ["expt_gap", "phonons", "mp_e_form", "glass"]:
+        assert name in r.output
+
+
+def test_run_runs_and_predict(tmp_path):
+    out = tmp_path / "runs"
+    r = runner.invoke(app, ["run", "steels", "--models", "dummy,lgbm", "--out", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    run_dir = next(p for p in out.iterdir() if p.is_dir())
+    r = runner.invoke(app, ["runs", "--out", str(out)])
+    assert r.exit_code == 0 and run_dir.name in r.output
+    new = tmp_path / "new.csv"
+    pd.DataFrame({"formula": ["Fe0.7Cr0.18Ni0.1C0.02", "Fe0.98C0.02"]}).to_csv(new, index=False)
+    o = tmp_path / "pred.csv"
+    r = runner.invoke(app, ["predict", str(run_dir), str(new), "-o", str(o)])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(o)
+    assert len(df) == 2 and df.iloc[:, 1].between(500, 3000).all()
+
+
+def test_unknown_task_is_a_clear_error(tmp_path):
+    r = runner.invoke(app, ["run", "nonsense_task", "--out", str(tmp_path)])
+    assert r.exit_code == 2
+    assert "Unknown Matbench task" in r.output
+
+
+def test_unknown_model_is_a_clear_error(tmp_path):
+    r = runner.invoke(app, ["run", "steels", "--models", "dummy,xx", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "Unknown model" in r.output
