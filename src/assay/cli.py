@@ -136,3 +136,15 @@ def predict(run_dir: Path = typer.Argument(..., help="A finished run folder"),
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+
+
+def _register_stage_commands() -> None:
+    """Commands that belong to later workflow stages live beside their stage."""
+    from .explanation import commands as explanation_commands
+    from .report import commands as report_commands
+
+    explanation_commands.register(app)
+    report_commands.register(app)
+
+
+_register_stage_commands()
