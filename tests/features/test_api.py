@@ -46,7 +46,7 @@ def test_composition_presets(preset, formulas):
 
 
 def test_structure_presets_and_composition_of_structures(phonon_structures):
-    s = phonon_structures[:12]
+    s = phonon_structures[:6]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fast = featurize(s, "structure-fast", input_type="structure", progress=False)
@@ -54,7 +54,7 @@ def test_structure_presets_and_composition_of_structures(phonon_structures):
         mag = featurize(s, "magpie", input_type="structure", progress=False)
     comp = featurize(pd.Series([x.composition.formula for x in s], index=s.index), "magpie", progress=False)
     pd.testing.assert_frame_equal(mag.X, comp.X)
-    assert fast.X.shape[0] == full.X.shape[0] == 12 and full.X.shape[1] > fast.X.shape[1] > 149
+    assert fast.X.shape[0] == full.X.shape[0] == 6 and full.X.shape[1] > fast.X.shape[1] > 149
     assert "spacegroup number" in fast.labels and "ewald energy per atom" in full.labels
     assert fast.failed.empty
     # every NaN in the structure-full table is explained in notes

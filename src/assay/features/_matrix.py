@@ -33,6 +33,26 @@ def as_composition(x):
     return Composition(x)
 
 
+def _element_items(comp) -> list[tuple[int, float]]:
+    """(Z, amount) as ``comp.element_composition.items()`` gives them, skipping its rebuild when
+    every key is already a plain, non-isotope Element (then the order and values are the same)."""
+    from pymatgen.core import Element
+
+    items = list(comp.items())
+    if all(type(el) is Element and el.symbol in _STANDARD for el, _ in items):
+        return [(el.Z, float(a)) for el, a in items]
+    return [(el.Z, float(a)) for el, a in comp.element_composition.items()]
+
+
+def _standard_symbols() -> frozenset:
+    from pymatgen.core import Element
+
+    return frozenset(Element.from_Z(z).symbol for z in range(1, 119))
+
+
+_STANDARD = _standard_symbols()
+
+
 @dataclass
 class CompositionMatrix:
     """Compositions as padded arrays; rows that cannot be parsed carry an error string."""
@@ -64,7 +84,7 @@ class CompositionMatrix:
         for i, x in enumerate(entries):
             try:
                 comp = as_composition(x)
-                items = [(el.Z, float(a)) for el, a in comp.element_composition.items()]
+                items = _element_items(comp)
                 if not items:
                     raise ValueError("empty composition")
                 for zz, a in items:
