@@ -1,6 +1,48 @@
 """CLI commands of this workflow stage; ``register(app)`` adds them to the main Typer app."""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 
 def register(app) -> None:
-    return None
+    import typer
+
+    @app.command()
+    def explain(
+        run_dir: Path = typer.Argument(..., help="A finished run folder"),
+        alpha: float = typer.Option(0.1, help="Miscoverage of the intervals (0.1 = 90% intervals)"),
+        shap_rows: int = typer.Option(500, help="Held-out rows explained with SHAP (all folds together)"),
+        inner_folds: int = typer.Option(5, help="K of the CV+ conformal intervals"),
+        no_loco: bool = typer.Option(False, "--no-loco", help="Skip the leave-chemical-system-out comparison"),
+        no_quantile: bool = typer.Option(False, "--no-quantile", help="Skip quantile boosting"),
+        perm_repeats: int = typer.Option(3, help="Shuffles per feature for permutation importance"),
+        perm_features: int = typer.Option(150, help="At most this many features (top by SHAP) get "
+                                                    "per-feature permutation importance"),
+        n_jobs: Optional[int] = typer.Option(None, "--n-jobs", "-j", help="Folds in parallel"),
+        quiet: bool = typer.Option(False, "--quiet", "-q"),
+    ):
+        """Trust diagnostics for a run: importance, SHAP, surrogate, intervals, applicability domain."""
+        from ..data.errors import AssayError
+        from ..ui import console, set_quiet
+        from .trust import explain_run
+
+        set_quiet(quiet)
+        try:
+            s = explain_run(run_dir, alpha=alpha, n_inner=inner_folds, shap_rows=shap_rows,
+                            quantile=not no_quantile, loco=not no_loco, n_jobs=n_jobs,
+                            n_repeats=perm_repeats, max_perm_features=perm_features,
+                            progress=not quiet)
+        except (AssayError, KeyError, ValueError, FileNotFoundError) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2)
+        h = s["headline"]
+        if "coverage" in h:
+            console.print(f"{h['method']} intervals: coverage {h['coverage']:.3f} "
+                          f"(nominal {h['nominal']:.2f}), mean width {h['mean_width']:.4g}, "
+                          f"Spearman(width, |error|) {h['spearman_width_abs_error']:.3f}")
+        else:
+            console.print(f"Brier: {h['brier_uncalibrated']:.4f} uncalibrated, "
+                          f"{h['brier_calibrated']:.4f} calibrated")
+        console.print(f"trust diagnostics written to {Path(run_dir) / 'trust'} ({s['seconds']:.1f} s)")
+        print(Path(run_dir) / "trust")
