@@ -225,3 +225,39 @@ def pooled_stats(vals: np.ndarray, w: np.ndarray, valid: np.ndarray, stats) -> n
             r[nan_any] = np.nan
         out[:, :, j] = r
     return out.reshape(n, k * len(stats))
+
+
+FRACTION_STATS = ("mean", "std", "min", "max")
+
+
+def fraction_pool(vals: np.ndarray, amt: np.ndarray, valid: np.ndarray, stats=FRACTION_STATS) -> np.ndarray:
+    """Pool per-element vectors by composition: vals (n, m, k) -> (n, k * len(stats)), stat-major.
+
+    Weights are atomic fractions; ``std`` is the population (fraction-weighted) standard
+    deviation, the convention of CBFV/elementembeddings, not matminer's bias-corrected one.
+    NaN rows (no valid element) stay NaN.
+    """
+    n, m, k = vals.shape
+    v = np.where(valid[..., None], vals, 0.0)
+    frac = np.where(valid, amt, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = frac / frac.sum(1, keepdims=True)
+    out = []
+    mean = None
+    for stat in stats:
+        if stat in ("mean", "std") and mean is None:
+            mean = np.einsum("nm,nmk->nk", frac, v)
+        if stat == "mean":
+            out.append(mean)
+        elif stat == "std":
+            var = np.einsum("nm,nmk->nk", frac, (v - mean[:, None, :]) ** 2)
+            out.append(np.sqrt(np.maximum(var, 0.0)))
+        elif stat == "min":
+            out.append(np.where(valid[..., None], v, np.inf).min(1))
+        elif stat == "max":
+            out.append(np.where(valid[..., None], v, -np.inf).max(1))
+        else:
+            raise ValueError(f"statistic {stat!r} is not supported (use {FRACTION_STATS})")
+    res = np.concatenate(out, axis=1)
+    res[~valid.any(1)] = np.nan
+    return res

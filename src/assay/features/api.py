@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import composition as C
+from .embeddings import EMBEDDINGS, ElementEmbedding
 from .structure import MatminerAdaptor, StructureFeatures, featurize_structures
 
 
@@ -96,6 +97,33 @@ class _StructureBlock:
         return featurize_structures(self.fz, inp.values, n_jobs=n_jobs)
 
 
+class _PretrainedBlock:
+    """A CHGNet feature group; ``n_jobs`` becomes torch's thread count (the model runs in-process)."""
+
+    kind = "structure"
+
+    def __init__(self, groups):
+        from .pretrained import CHGNetFeatures
+
+        self.fz = CHGNetFeatures(groups=groups)
+        self.name = f"structure:{self.fz.name}:{'+'.join(self.fz.groups)}"
+
+    def params(self):
+        return self.fz.params()
+
+    def labels(self):
+        return self.fz.feature_labels()
+
+    def citations(self):
+        return self.fz.citations()
+
+    def compute(self, inp: _Inputs, n_jobs: int):
+        import os
+
+        self.fz.threads = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
+        return self.fz.featurize_with_errors(inp.values)
+
+
 class _MatminerBlock:
     def __init__(self, spec: str, kind: str, preset: str | None = None):
         self.fz = MatminerAdaptor(spec, preset=preset)
@@ -139,6 +167,20 @@ def _cb(fzs):
     return [_CompositionBlock(f) for f in fzs]
 
 
+def _chgnet(physics: bool):
+    """Separate blocks so 'chgnet-physics' reuses the cached 'chgnet' block and adds only the physics."""
+    from .pretrained import CHGNetFeatures
+
+    blocks = [_PretrainedBlock(CHGNetFeatures.FAST)]
+    return blocks + [_PretrainedBlock(CHGNetFeatures.PHYSICS)] if physics else blocks
+
+
+def _embedding_preset(name: str):
+    return ("composition", f"element embedding '{name}' ({EMBEDDINGS[name][0]}) pooled by composition: "
+            "fraction-weighted mean and std, min, max per dimension (elementembeddings data)",
+            lambda: _cb([ElementEmbedding(name)]))
+
+
 _PRESETS: dict[str, tuple[str, str, Callable[[], list]]] = {
     "magpie": ("composition", "matminer ElementProperty 'magpie' preset, impute_nan=False (132 element-property "
                "statistics; identical to matminer)", lambda: _cb([_magpie()])),
@@ -156,6 +198,15 @@ _PRESETS: dict[str, tuple[str, str, Callable[[], list]]] = {
                        "(same width, 132)", lambda: _cb([C.RandomElementProperty()])),
     "onehot-control": ("composition", "control: element fractions only (118 one-hot-like columns)",
                        lambda: _cb([C.ElementFraction()])),
+    **{f"embedding-{name}": _embedding_preset(name) for name in EMBEDDINGS},
+    "chgnet": ("structure", "CHGNet 0.3.0 pretrained potential: 64-d crystal feature, mean/max/min atom features, "
+               "energy per atom, max force, pressure, mean magmom (260; needs assay[pretrained])",
+               lambda: _chgnet(physics=False)),
+    "chgnet-physics": ("structure", "chgnet + physics computed with the potential: Gamma-point frequencies "
+                       "(finite differences) and Birch-Murnaghan bulk modulus (267; needs assay[pretrained])",
+                       lambda: _chgnet(physics=True)),
+    "structure+chgnet": ("structure", "structure-fast + chgnet-physics (needs assay[pretrained])",
+                         lambda: _cb(_comp_fast()) + [_StructureBlock(StructureFeatures())] + _chgnet(physics=True)),
 }
 
 PRESETS = {k: v[1] for k, v in _PRESETS.items()}
