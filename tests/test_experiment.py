@@ -101,12 +101,18 @@ def test_user_classification_data(tmp_path):
     f = tmp_path / "mine.csv"
     df.to_csv(f, index=False)
     res = Experiment(data=str(f), target="glass", models=["dummy", "lgbm"], split="stratified",
-                     out_dir=str(tmp_path / "runs")).run(progress=False)
+                     learning_curve=False, out_dir=str(tmp_path / "runs")).run(progress=False)
     s = res.summary
     assert s["dummy"]["balanced_accuracy"]["mean"] == pytest.approx(0.5)
     assert s["lgbm"]["roc_auc_true"]["mean"] > 0.75
     assert s["lgbm"]["rocauc"]["mean"] == pytest.approx(s["lgbm"]["balanced_accuracy"]["mean"])
     assert not (res.path / "results.json.gz").exists()  # no Matbench file for non-Matbench data
+    # the decision threshold is chosen inside each training fold and recorded per fold
+    for k in range(5):
+        fold = json.loads((res.path / "folds" / "lgbm" / f"fold_{k}.json").read_text())
+        assert 0 < fold["threshold"]["threshold"] < 1
+        assert fold["scores"]["threshold"] == fold["threshold"]["threshold"]
+    assert "balanced_accuracy_tuned" in s["lgbm"]
 
 
 def test_cleaning_touches_training_rows_only(tmp_path):
@@ -118,3 +124,67 @@ def test_cleaning_touches_training_rows_only(tmp_path):
     assert p["y_true"].max() == ds.target.max() and p["y_true"].min() == ds.target.min()
     fold = json.loads((res.path / "folds" / "dummy" / "fold_0.json").read_text())
     assert fold["cleaning"] is not None
+    assert "threshold" not in fold["scores"]  # regression: no decision threshold
+
+
+def test_resume_after_kill_gives_the_same_numbers(steels_run, tmp_path):
+    """A real kill: `assay run` in a subprocess, killed once its first fold files appear,
+    started again; the final numbers equal the uninterrupted run's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "assay.cli", "run", "steels", "--models", "dummy,rf,lgbm",
+           "--out", str(out), "-q"]
+    env = dict(os.environ, MPLBACKEND="Agg")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    run_dir = out / steels_run.run_id
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            if len(list(run_dir.glob("folds/*/fold_*.json"))) >= 2:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run finished before it could be killed"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not (run_dir / "summary.json").exists()
+    n_before = len(list(run_dir.glob("**/fold_*.json")))
+    assert n_before >= 2
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    res = Experiment(task="steels", models=["dummy", "rf", "lgbm"], out_dir=str(out)).run(progress=False)
+    pd.testing.assert_frame_equal(res.scores.drop(columns="fit_seconds"),
+                                  steels_run.scores.drop(columns="fit_seconds"))
+    assert json.loads((run_dir / "comparison.json").read_text())["rows"] == steels_run.comparison["rows"]
+    assert json.loads((run_dir / "learning_curve.json").read_text()) == steels_run.learning_curve
+
+
+def test_controls_and_learning_curve_for_the_primary(steels_run):
+    p = steels_run.path
+    comp = json.loads((p / "comparison.json").read_text())
+    assert comp["controls"]["models"] == ["lgbm"]
+    assert "per-element" in comp["controls"]["random_features"]
+    versus = {(r["model"], r["versus"]) for r in comp["rows"]}
+    assert ("lgbm", "lgbm [scrambled-target]") in versus and ("lgbm", "dummy") in versus
+    assert (p / "learning_curve.png").stat().st_size > 1000
+    assert [s["fraction"] for s in steels_run.learning_curve["curves"][0]["sizes"]] == [0.1, 0.3, 0.6, 1.0]
+
+
+def test_extra_split_and_montecarlo(tmp_path):
+    res = Experiment(task="steels", models=["dummy", "ridge"], split="montecarlo", n_folds=3,
+                     extra_splits=["loco"], controls=[], learning_curve=False,
+                     out_dir=str(tmp_path)).run(progress=False)
+    folds = json.loads((res.path / "folds.json").read_text())
+    assert folds["split"] == "montecarlo" and folds["partition"] is False and len(folds["test_indices"]) == 3
+    assert not (res.path / "results.json.gz").exists()  # not the official folds: no submission file
+    extra = json.loads((res.path / "extra_splits.json").read_text())
+    assert extra["loco"]["overlap"]["mean_chemsys_seen_share"] == 0.0
+    assert set(extra["loco"]["summary"]) == {"dummy", "ridge"}

@@ -47,7 +47,22 @@ def run(
     features: Optional[str] = typer.Option(None, help="Feature preset"),
     models: Optional[str] = typer.Option(None, help="Comma-separated models (see `assay models`)"),
     primary: Optional[str] = typer.Option(None, help="The model to report/submit (declared up front)"),
-    split: Optional[str] = typer.Option(None, help="official, kfold, stratified, ..."),
+    split: Optional[str] = typer.Option(None, help="official, kfold, stratified, loo, montecarlo, group, "
+                                        "cluster, loco (see `assay splits`)"),
+    n_folds: Optional[int] = typer.Option(None, "--n-folds", help="Folds (or Monte Carlo repeats)"),
+    extra_splits: Optional[str] = typer.Option(None, "--extra-splits",
+                                               help="Also run these splits beside the main one, e.g. loco,cluster"),
+    search: Optional[str] = typer.Option(None, help="Nested hyperparameter search: none, grid, random, tpe"),
+    trials: Optional[int] = typer.Option(None, help="Search budget: trials per model per outer fold"),
+    search_seconds: Optional[float] = typer.Option(None, "--search-seconds",
+                                                   help="Search budget: seconds per model per outer fold"),
+    search_models: Optional[str] = typer.Option(None, "--search-models", help="Models to tune (default: non-baselines)"),
+    controls: Optional[str] = typer.Option(None, help="random-features,scrambled-target, or none"),
+    control_models: Optional[str] = typer.Option(None, "--control-models",
+                                                 help="Models run beside controls (default: the primary; 'all')"),
+    learning_curve: Optional[bool] = typer.Option(None, "--learning-curve/--no-learning-curve"),
+    threshold: Optional[str] = typer.Option(None, help="Classification: balanced_accuracy (tuned in training folds) or none"),
+    cluster: Optional[str] = typer.Option(None, help="Dask scheduler address, e.g. tcp://host:8786"),
     seed: Optional[int] = typer.Option(None),
     n_jobs: Optional[int] = typer.Option(None, "--n-jobs", "-j", help="Parallel processes"),
     out: Optional[Path] = typer.Option(None, help="Folder for run folders (default ./runs)"),
@@ -55,6 +70,8 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
     """Run the whole workflow on a task, a config file or your own data."""
+    from dataclasses import fields
+
     from .config import RunConfig
     from .experiment import Experiment
 
@@ -66,17 +83,25 @@ def run(
             cfg = RunConfig(data=what, target=target, input_column=input_column)
         else:
             cfg = RunConfig(task=what, data=str(data) if data else None)
+        def names(v):
+            return None if v is None else [] if v.strip() == "none" else \
+                [x.strip() for x in v.split(",") if x.strip()]
+
         overrides = {"features": features, "primary_model": primary, "split": split, "seed": seed,
-                     "n_jobs": n_jobs, "out_dir": str(out) if out else None}
+                     "n_jobs": n_jobs, "out_dir": str(out) if out else None, "n_folds": n_folds,
+                     "extra_splits": names(extra_splits), "search": search,
+                     "search_trials": trials, "search_seconds": search_seconds,
+                     "search_models": names(search_models), "controls": names(controls),
+                     "control_models": names(control_models), "learning_curve": learning_curve,
+                     "threshold": threshold, "cluster": cluster}
         for k, v in overrides.items():
             if v is not None:
                 setattr(cfg, k, v)
         if models:
-            from .models.zoo import ZOO
-
-            cfg.models = list(ZOO) if models == "all" else [m.strip() for m in models.split(",")]
+            cfg.models = ["all"] if models == "all" else [m.strip() for m in models.split(",")]
+        cfg = RunConfig(**{f.name: getattr(cfg, f.name) for f in fields(cfg)})  # re-validate
         result = Experiment(cfg).run(progress=not quiet, force=force)
-    except (AssayError, KeyError, ValueError, FileNotFoundError) as exc:
+    except (AssayError, KeyError, ValueError, FileNotFoundError, ImportError) as exc:
         _fail(exc)
     _print_result(result)
 
@@ -91,8 +116,49 @@ def _print_result(result) -> None:
         t.add_row(model + (" *" if model == result.config.primary else ""),
                   *[f"{s[m]['mean']:.4f} ± {s[m]['std']:.4f}" for m in metrics])
     console.print(t)
+    rows = (result.comparison or {}).get("rows", [])
+    if rows:
+        c = Table(title=f"does each model beat its baselines and controls? ({result.comparison['metric']}, "
+                        "one-sided paired tests over folds)")
+        for col in ("model", "versus", "model mean", "versus mean", "folds better", "p (t)", "p (Wilcoxon)", "verdict"):
+            c.add_column(col)
+        for r in rows:
+            pw = "-" if r["p_wilcoxon"] is None else f"{r['p_wilcoxon']:.3g}"
+            pt = "-" if r["p_ttest"] is None else f"{r['p_ttest']:.3g}"
+            c.add_row(r["model"], r["versus"], f"{r['mean_model']:.4g}", f"{r['mean_versus']:.4g}",
+                      f"{r['folds_better']}/{r['n_folds']}", pt, pw, r["verdict"])
+        console.print(c)
     console.print(f"run folder: {result.path}  ({result.timings.get('total', 0):.1f} s)")
     print(result.path)
+
+
+@app.command()
+def models():
+    """List the model zoo (with `stack:a+b+c` any stack of them)."""
+    from .models.zoo import ZOO, available_models
+
+    have = set(available_models())
+    t = Table(title="model zoo")
+    for col in ("model", "family", "baseline", "tunable", "description"):
+        t.add_column(col)
+    for name, spec in ZOO.items():
+        t.add_row(name + ("" if name in have or name == "logistic" else f" (needs {spec.requires})"),
+                  spec.family, "yes" if spec.is_baseline else "", ", ".join(spec.search_space) or "-",
+                  spec.description)
+    console.print(t)
+
+
+@app.command()
+def splits():
+    """List the ways rows can be split into training and test folds."""
+    from .evaluation.splitters import SPLITS
+
+    t = Table(title="splits")
+    t.add_column("split")
+    t.add_column("description")
+    for k, v in SPLITS.items():
+        t.add_row(k, v)
+    console.print(t)
 
 
 @app.command()
@@ -148,3 +214,7 @@ def _register_stage_commands() -> None:
 
 
 _register_stage_commands()
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m assay.cli`
+    main()

@@ -29,6 +29,24 @@ class RunConfig:
     cleaning: list[dict] = field(default_factory=list)
     out_dir: str = "runs"
     name: str | None = None
+    # -- nested hyperparameter search (inside each outer training fold only) ------------------
+    search: str = "none"  # "none" | "grid" | "random" | "tpe" (Optuna)
+    search_trials: int = 20  # trial budget per model per outer fold
+    search_seconds: float | None = None  # time budget per model per outer fold (not reproducible)
+    search_inner_folds: int = 3
+    search_models: list[str] | None = None  # None: every listed non-baseline model with a space
+    # -- controls beside the models ----------------------------------------------------------
+    controls: list[str] = field(default_factory=lambda: ["random-features", "scrambled-target"])
+    control_models: list[str] | None = None  # None: the primary model only; ["all"]: every model
+    # -- learning curve ------------------------------------------------------------------------
+    learning_curve: bool = True
+    learning_curve_sizes: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.6, 1.0])
+    learning_curve_models: list[str] | None = None  # None: the primary model only
+    # -- classification: decision threshold chosen inside each training fold -------------------
+    threshold: str = "balanced_accuracy"  # "balanced_accuracy" | "none"
+    # -- more splits run beside the main one (e.g. ["loco"]), and where to run -----------------
+    extra_splits: list[str] = field(default_factory=list)
+    cluster: str | None = None  # Dask scheduler address, e.g. "tcp://host:8786"
 
     def __post_init__(self):
         if self.task is None and self.data is None:
@@ -38,6 +56,48 @@ class RunConfig:
         self.models = list(self.models)
         if not self.models:
             raise ValueError("A run needs at least one model.")
+        from .evaluation.controls import CONTROLS
+        from .evaluation.search import STRATEGIES
+
+        if self.search not in STRATEGIES:
+            raise ValueError(f"search must be one of {STRATEGIES}, not {self.search!r}")
+        self.controls = list(self.controls)
+        bad = [c for c in self.controls if c not in CONTROLS]
+        if bad:
+            raise ValueError(f"unknown controls {bad}; known: {list(CONTROLS)}")
+        if self.threshold not in ("balanced_accuracy", "none"):
+            raise ValueError("threshold must be 'balanced_accuracy' or 'none'")
+        self.learning_curve_sizes = sorted(float(f) for f in self.learning_curve_sizes)
+        if any(not 0 < f <= 1 for f in self.learning_curve_sizes):
+            raise ValueError("learning_curve_sizes are fractions in (0, 1]")
+        self.extra_splits = list(self.extra_splits)
+
+    def _resolve(self, names: list[str] | None) -> list[str]:
+        if names is None:
+            return [self.primary] if self.primary != "dummy" else []  # controls of a constant are moot
+        if list(names) == ["all"]:
+            return [m for m in self.models if m != "dummy"]
+        return [m for m in names if m in self.models]
+
+    @property
+    def controlled_models(self) -> list[str]:
+        """Models run beside their controls."""
+        return self._resolve(self.control_models) if self.controls else []
+
+    @property
+    def curve_models(self) -> list[str]:
+        return self._resolve(self.learning_curve_models) if self.learning_curve else []
+
+    @property
+    def searched_models(self) -> list[str]:
+        if self.search == "none":
+            return []
+        from .models.zoo import get_model_spec
+
+        names = self.models if self.search_models is None else \
+            [m for m in self.search_models if m in self.models]
+        return [m for m in names if get_model_spec(m).search_space
+                and (self.search_models is not None or not get_model_spec(m).is_baseline)]
 
     @property
     def primary(self) -> str:
@@ -45,13 +105,13 @@ class RunConfig:
             return self.primary_model
         from .models.zoo import ZOO
 
-        non_baseline = [m for m in self.models if m in ZOO and not ZOO[m].is_baseline]
+        non_baseline = [m for m in self.models if m.startswith("stack") or (m in ZOO and not ZOO[m].is_baseline)]
         return (non_baseline or self.models)[-1]
 
     def identity(self) -> dict:
         """What determines the numbers (not where they are written or how many processes)."""
         d = asdict(self)
-        for k in ("out_dir", "n_jobs", "name"):
+        for k in ("out_dir", "n_jobs", "name", "cluster"):
             d.pop(k)
         return d
 

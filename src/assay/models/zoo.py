@@ -1,16 +1,28 @@
 """The model zoo: every model assay can fit, by name, behind scikit-learn's interface.
 
 Each entry builds a fresh, un-fitted estimator for a task type and seed, so that folds,
-controls and refits never share state.
+controls and refits never share state. Each also carries a default search space used by the
+nested hyperparameter search (``assay.evaluation.search``):
+
+    name -> ("int", low, high) | ("float", low, high) | ("log", low, high) | ("cat", [choices])
+
+Names are ``set_params`` keys of the built estimator (pipeline step names included).
+Stacking of any zoo models is spelled ``stack:rf+lgbm+knn``; plain ``stack`` is a default mix.
+
+Threads: every model runs single-threaded (``n_jobs=1`` for LightGBM/XGBoost whatever is
+asked): LightGBM's OpenMP threads collapse under CPU contention (measured 2 s vs 114 s on a busy
+2-core machine). assay parallelises over folds and trials in processes instead.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sklearn.base import BaseEstimator
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 
 
 @dataclass(frozen=True)
@@ -21,6 +33,7 @@ class ModelSpec:
     build: Callable[[str, int, int], BaseEstimator]  # (task_type, seed, n_jobs) -> estimator
     search_space: dict = field(default_factory=dict)  # name -> ("int"|"float"|"log"|"cat", low, high | choices)
     is_baseline: bool = False
+    requires: str | None = None  # an optional package the model needs
 
 
 def _imputer():
@@ -28,26 +41,152 @@ def _imputer():
     return SimpleImputer(strategy="median", keep_empty_features=True)
 
 
+class ClipToTrainingRange(TransformerMixin, BaseEstimator):
+    """Clip each column to the range it had in the training rows.
+
+    A test row with a feature far outside anything seen in training (an element that appears in
+    one compound of the dataset, say) otherwise reaches linear models, kernels and networks as a
+    z-score in the thousands: one such row in expt_gap gave Ridge an error of 45,000 eV. Trees
+    already behave this way.
+    """
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=float)
+        self.lo_ = np.nanmin(X, axis=0) if len(X) else np.zeros(X.shape[1])
+        self.hi_ = np.nanmax(X, axis=0) if len(X) else np.zeros(X.shape[1])
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        return np.clip(np.asarray(X, dtype=float), self.lo_, self.hi_)
+
+
+def _scaled(model):
+    return Pipeline([("impute", _imputer()), ("scale", StandardScaler()),
+                     ("clip", ClipToTrainingRange()), ("model", model)])
+
+
+def _imputed(model):
+    return Pipeline([("impute", _imputer()), ("model", model)])
+
+
+def _is_clf(task_type: str) -> bool:
+    return task_type == "classification"
+
+
+# --- baselines ---------------------------------------------------------------------------------
 def _dummy(task_type, seed, n_jobs):
     from sklearn.dummy import DummyClassifier, DummyRegressor
 
-    if task_type == "classification":
+    if _is_clf(task_type):
         return DummyClassifier(strategy="most_frequent")
     return DummyRegressor(strategy="mean")
 
 
+def _knn1(task_type, seed, n_jobs):
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    cls = KNeighborsClassifier if _is_clf(task_type) else KNeighborsRegressor
+    return _scaled(cls(n_neighbors=1, n_jobs=1))
+
+
+# --- linear ------------------------------------------------------------------------------------
+def _linear(task_type, seed, n_jobs):
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    if _is_clf(task_type):  # "linear" for a classification task is unpenalised-ish logistic regression
+        return _scaled(LogisticRegression(C=100.0, max_iter=2000))
+    return _scaled(LinearRegression())
+
+
+def _ridge(task_type, seed, n_jobs):
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    if _is_clf(task_type):
+        return _scaled(LogisticRegression(C=1.0, max_iter=2000))
+    return _scaled(Ridge(alpha=1.0))
+
+
+def _lasso(task_type, seed, n_jobs):
+    from sklearn.linear_model import Lasso, LogisticRegression
+
+    if _is_clf(task_type):
+        return _scaled(LogisticRegression(C=1.0, l1_ratio=1.0, solver="saga", max_iter=2000,
+                                          random_state=seed))
+    return _scaled(Lasso(alpha=0.01, max_iter=5000, random_state=seed))
+
+
+def _logistic(task_type, seed, n_jobs):
+    if not _is_clf(task_type):
+        raise ValueError("'logistic' is a classifier; use 'ridge' or 'linear' for regression")
+    from sklearn.linear_model import LogisticRegression
+
+    return _scaled(LogisticRegression(C=1.0, max_iter=2000))
+
+
+# --- neighbours, kernels -------------------------------------------------------------------------
+def _knn(task_type, seed, n_jobs):
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    cls = KNeighborsClassifier if _is_clf(task_type) else KNeighborsRegressor
+    return _scaled(cls(n_neighbors=5, weights="distance", n_jobs=1))
+
+
+class CalibratedSVC(ClassifierMixin, BaseEstimator):
+    """SVC with probabilities from Platt scaling on internal 3-fold predictions (what
+    ``SVC(probability=True)``, deprecated in scikit-learn 1.9, did), same C/gamma parameters."""
+
+    def __init__(self, C=10.0, gamma="scale", random_state=0):
+        self.C = C
+        self.gamma = gamma
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.model_selection import StratifiedKFold
+        from sklearn.svm import SVC
+
+        self.model_ = CalibratedClassifierCV(
+            SVC(C=self.C, gamma=self.gamma, random_state=self.random_state), method="sigmoid",
+            cv=StratifiedKFold(3, shuffle=True, random_state=self.random_state), ensemble=False)
+        self.model_.fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+def _svm(task_type, seed, n_jobs):
+    from sklearn.svm import SVR
+
+    if _is_clf(task_type):
+        return _scaled(CalibratedSVC(C=10.0, gamma="scale", random_state=seed))
+    return _scaled(SVR(C=10.0, epsilon=0.1, gamma="scale"))
+
+
+# --- trees --------------------------------------------------------------------------------------
 def _rf(task_type, seed, n_jobs):
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
-    cls = RandomForestClassifier if task_type == "classification" else RandomForestRegressor
-    return Pipeline([("impute", _imputer()),
-                     ("model", cls(n_estimators=300, random_state=seed, n_jobs=n_jobs))])
+    cls = RandomForestClassifier if _is_clf(task_type) else RandomForestRegressor
+    return _imputed(cls(n_estimators=300, random_state=seed, n_jobs=n_jobs))
+
+
+def _et(task_type, seed, n_jobs):
+    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+
+    cls = ExtraTreesClassifier if _is_clf(task_type) else ExtraTreesRegressor
+    return _imputed(cls(n_estimators=300, random_state=seed, n_jobs=n_jobs))
 
 
 def _lgbm(task_type, seed, n_jobs):
     import lightgbm as lgb
 
-    cls = lgb.LGBMClassifier if task_type == "classification" else lgb.LGBMRegressor
+    cls = lgb.LGBMClassifier if _is_clf(task_type) else lgb.LGBMRegressor
     # One thread: LightGBM's OpenMP threads spin and slow down 50x when another process shares
     # the cores (measured: 2.3 s with 1 thread, 114 s with 2 on a busy 2-core machine); assay
     # parallelises over folds and trials in processes instead.
@@ -56,13 +195,54 @@ def _lgbm(task_type, seed, n_jobs):
                n_jobs=1, verbose=-1)
 
 
-def _knn1(task_type, seed, n_jobs):
-    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
-    from sklearn.preprocessing import StandardScaler
+def _xgb(task_type, seed, n_jobs):
+    import xgboost as xgb
 
-    cls = KNeighborsClassifier if task_type == "classification" else KNeighborsRegressor
-    return Pipeline([("impute", _imputer()), ("scale", StandardScaler()),
-                     ("model", cls(n_neighbors=1, n_jobs=n_jobs))])
+    cls = xgb.XGBClassifier if _is_clf(task_type) else xgb.XGBRegressor
+    return cls(n_estimators=600, learning_rate=0.05, max_depth=6, subsample=0.8,
+               colsample_bytree=0.6, min_child_weight=1.0, reg_lambda=1.0, tree_method="hist",
+               random_state=seed, n_jobs=1, verbosity=0)
+
+
+def _mlp(task_type, seed, n_jobs):
+    from .mlp import TorchMLPClassifier, TorchMLPRegressor
+
+    cls = TorchMLPClassifier if _is_clf(task_type) else TorchMLPRegressor
+    return cls(random_state=seed)
+
+
+# --- stacking -----------------------------------------------------------------------------------
+#: Members of plain ``stack``: diverse and cheap enough for the 30-minute ``--models all`` budget.
+DEFAULT_STACK = ("ridge", "knn", "et", "lgbm")
+
+
+def _stack_of(members: tuple[str, ...]):
+    def build(task_type, seed, n_jobs):
+        from sklearn.ensemble import StackingClassifier, StackingRegressor
+        from sklearn.linear_model import LogisticRegression, RidgeCV
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        ests = [(m, make_model(m, task_type, seed=seed, n_jobs=1)) for m in members]
+        if _is_clf(task_type):
+            return StackingClassifier(ests, final_estimator=LogisticRegression(max_iter=2000),
+                                      cv=StratifiedKFold(3, shuffle=True, random_state=seed),
+                                      stack_method="predict_proba", n_jobs=1)
+        return StackingRegressor(ests, final_estimator=RidgeCV(alphas=(0.01, 0.1, 1.0, 10.0)),
+                                 cv=KFold(3, shuffle=True, random_state=seed), n_jobs=1)
+    return build
+
+
+def _stack_spec(name: str) -> ModelSpec:
+    members = DEFAULT_STACK if name == "stack" else tuple(m for m in name.split(":", 1)[1].split("+") if m)
+    if not members:
+        raise KeyError(f"Empty stack {name!r}; write e.g. stack:rf+lgbm+knn")
+    for m in members:
+        if m.startswith("stack") or m == "dummy":
+            raise KeyError(f"{name!r}: a stack member cannot be {m!r}")
+        get_model_spec(m)
+    return ModelSpec(name, "ensemble",
+                     f"Stacking of {', '.join(members)} (3-fold out-of-fold predictions, linear final model)",
+                     _stack_of(members), {})
 
 
 ZOO: dict[str, ModelSpec] = {
@@ -70,29 +250,83 @@ ZOO: dict[str, ModelSpec] = {
                        is_baseline=True),
     "knn1": ModelSpec("knn1", "baseline", "1-nearest neighbour on standardised features", _knn1,
                       is_baseline=True),
+    "linear": ModelSpec("linear", "linear", "Ordinary least squares (logistic, C=100, for classes)",
+                        _linear, {}),
+    "ridge": ModelSpec("ridge", "linear", "Ridge regression (L2 logistic for classes)", _ridge,
+                       {"model__alpha": ("log", 1e-3, 1e3)}),
+    "lasso": ModelSpec("lasso", "linear", "Lasso regression (L1 logistic for classes)", _lasso,
+                       {"model__alpha": ("log", 1e-4, 1.0)}),
+    "logistic": ModelSpec("logistic", "linear", "Logistic regression (classification only)",
+                          _logistic, {"model__C": ("log", 1e-3, 1e3)}),
+    "knn": ModelSpec("knn", "neighbours", "k-nearest neighbours (k=5, distance-weighted), standardised",
+                     _knn, {"model__n_neighbors": ("int", 1, 30),
+                            "model__weights": ("cat", ["uniform", "distance"])}),
+    "svm": ModelSpec("svm", "kernel", "Support vector machine, RBF kernel, standardised features",
+                     _svm, {"model__C": ("log", 0.1, 1000.0), "model__gamma": ("log", 1e-4, 1e-1)}),
     "rf": ModelSpec("rf", "tree", "Random forest, 300 trees", _rf,
                     {"model__max_features": ("float", 0.1, 1.0),
                      "model__min_samples_leaf": ("int", 1, 10)}, is_baseline=True),
+    "et": ModelSpec("et", "tree", "Extremely randomised trees, 300 trees", _et,
+                    {"model__max_features": ("float", 0.1, 1.0),
+                     "model__min_samples_leaf": ("int", 1, 10)}),
     "lgbm": ModelSpec("lgbm", "boosting", "LightGBM gradient-boosted trees", _lgbm,
                       {"n_estimators": ("int", 200, 2000), "learning_rate": ("log", 0.01, 0.2),
                        "num_leaves": ("int", 8, 128), "colsample_bytree": ("float", 0.2, 1.0),
                        "min_child_samples": ("int", 3, 50), "reg_lambda": ("log", 1e-3, 10.0)}),
+    "xgb": ModelSpec("xgb", "boosting", "XGBoost gradient-boosted trees (hist)", _xgb,
+                     {"n_estimators": ("int", 200, 1500), "learning_rate": ("log", 0.01, 0.2),
+                      "max_depth": ("int", 3, 10), "colsample_bytree": ("float", 0.2, 1.0),
+                      "min_child_weight": ("log", 0.1, 20.0), "reg_lambda": ("log", 1e-3, 10.0)},
+                     requires="xgboost"),
+    "mlp": ModelSpec("mlp", "neural", "PyTorch MLP, early stopping on an internal split, 3-seed ensemble",
+                     _mlp, {"hidden": ("cat", ["256-128", "512-256-128", "128-64"]),
+                            "lr": ("log", 1e-4, 1e-2), "weight_decay": ("log", 1e-6, 1e-2),
+                            "dropout": ("float", 0.0, 0.4)}, requires="torch"),
+    "stack": ModelSpec("stack", "ensemble",
+                         f"Stacking of {', '.join(DEFAULT_STACK)} (3-fold out-of-fold predictions, "
+                         "linear final model); any mix: stack:rf+lgbm+knn", _stack_of(DEFAULT_STACK), {}),
 }
 
 #: Models a plain ``assay run`` fits: a baseline, the classic reference and a strong learner.
 DEFAULT_MODELS = ("dummy", "rf", "lgbm")
 
 
+def available_models(task_type: str | None = None) -> list[str]:
+    """The zoo names ``--models all`` expands to (classification-only models only for classes,
+    models whose optional package is missing left out)."""
+    import importlib.util
+
+    out = []
+    for name, spec in ZOO.items():
+        if name == "logistic" and task_type not in (None, "classification"):
+            continue
+        if spec.requires and importlib.util.find_spec(spec.requires) is None:
+            continue
+        out.append(name)
+    return out
+
+
 def get_model_spec(name: str) -> ModelSpec:
+    if name.startswith("stack:"):
+        return _stack_spec(name)
     try:
         return ZOO[name]
     except KeyError:
-        raise KeyError(f"Unknown model {name!r}; known models: {', '.join(ZOO)}") from None
+        raise KeyError(f"Unknown model {name!r}; known models: {', '.join(ZOO)} "
+                       "(and stack:a+b+c)") from None
 
 
 def make_model(name: str, task_type: str, seed: int = 0, n_jobs: int = 1, **params) -> BaseEstimator:
     """A fresh estimator; ``params`` are set with ``set_params`` (pipeline step names allowed)."""
-    est = get_model_spec(name).build(task_type, seed, n_jobs)
+    spec = get_model_spec(name)
+    if spec.requires:
+        import importlib.util
+
+        if importlib.util.find_spec(spec.requires) is None:
+            hint = {"torch": "pip install 'assay[nn]'  (torch==2.13.0, CPU)",
+                    "xgboost": "pip install xgboost-cpu"}.get(spec.requires, f"pip install {spec.requires}")
+            raise ImportError(f"model {name!r} needs {spec.requires}: {hint}")
+    est = spec.build(task_type, seed, n_jobs)
     if params:
         est.set_params(**params)
     return est

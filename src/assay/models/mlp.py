@@ -1,0 +1,174 @@
+"""A PyTorch multilayer perceptron behind scikit-learn's estimator contract.
+
+Inputs are median-imputed, standardised and clipped to the training range inside ``fit`` (fitted
+on the training rows only);
+regression targets are standardised too. Each ensemble member holds out its own random
+``val_fraction`` of the training rows, trains with AdamW and stops when the validation loss has
+not improved for ``patience`` epochs, keeping its best weights. Predictions average the members.
+CPU only, one thread per process (assay parallelises across processes).
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import StandardScaler
+
+
+def _hidden(h) -> tuple[int, ...]:
+    if isinstance(h, str):
+        return tuple(int(x) for x in h.split("-") if x)
+    return tuple(int(x) for x in h)
+
+
+class _TorchMLPBase(BaseEstimator):
+    def __init__(self, hidden="256-128", dropout=0.1, lr=1e-3, weight_decay=1e-5, batch_size=256,
+                 max_epochs=200, patience=15, val_fraction=0.1, n_ensemble=3, random_state=0):
+        self.hidden = hidden
+        self.dropout = dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.val_fraction = val_fraction
+        self.n_ensemble = n_ensemble
+        self.random_state = random_state
+
+    # -- subclass hooks ------------------------------------------------------------------------
+    _n_out = 1
+
+    def _loss(self):
+        raise NotImplementedError
+
+    def _prepare_y(self, y):
+        raise NotImplementedError
+
+    # -- shared -----------------------------------------------------------------------------------
+    def _net(self, n_in: int, n_out: int):
+        import torch.nn as nn
+
+        layers, width = [], n_in
+        for h in _hidden(self.hidden):
+            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(float(self.dropout))]
+            width = h
+        layers.append(nn.Linear(width, n_out))
+        return nn.Sequential(*layers)
+
+    def _transform(self, X):
+        """Impute, standardise, and clip to the training range (see zoo.ClipToTrainingRange)."""
+        X = np.asarray(X, dtype=float)
+        Z = np.nan_to_num(self.scaler_.transform(self.imputer_.transform(X)), nan=0.0,
+                          posinf=0.0, neginf=0.0)
+        if getattr(self, "lo_", None) is not None:
+            Z = np.clip(Z, self.lo_, self.hi_)
+        return Z.astype(np.float32)
+
+    def fit(self, X, y):
+        import torch
+
+        torch.set_num_threads(1)
+        X = np.asarray(X, dtype=float)
+        self.n_features_in_ = X.shape[1]
+        self.imputer_ = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
+        self.scaler_ = StandardScaler().fit(self.imputer_.transform(X))
+        self.lo_ = None
+        Z = self._transform(X)
+        self.lo_, self.hi_ = Z.min(axis=0), Z.max(axis=0)
+        Xt = torch.from_numpy(Z)
+        yt = self._prepare_y(np.asarray(y))
+        n = len(Xt)
+        self.models_, self.best_epochs_ = [], []
+        for member in range(int(self.n_ensemble)):
+            seed = int(self.random_state) * 1000 + member
+            torch.manual_seed(seed)
+            rng = np.random.default_rng(seed)
+            perm = rng.permutation(n)
+            n_val = max(1, int(round(self.val_fraction * n))) if n >= 10 else 0
+            val, tr = perm[:n_val], perm[n_val:]
+            net = self._net(Xt.shape[1], self._n_out)
+            opt = torch.optim.AdamW(net.parameters(), lr=float(self.lr),
+                                    weight_decay=float(self.weight_decay))
+            loss_fn = self._loss()
+            best, best_state, best_epoch, waited = np.inf, None, 0, 0
+            bs = int(self.batch_size)
+            for epoch in range(int(self.max_epochs)):
+                net.train()
+                order = tr[rng.permutation(len(tr))]
+                for i in range(0, len(order), bs):
+                    idx = torch.from_numpy(order[i:i + bs])
+                    if len(idx) < 2:
+                        continue
+                    opt.zero_grad()
+                    loss = loss_fn(net(Xt[idx]), yt[idx])
+                    loss.backward()
+                    opt.step()
+                if n_val == 0:
+                    continue
+                net.eval()
+                with torch.no_grad():
+                    v = float(loss_fn(net(Xt[val]), yt[val]))
+                if v < best - 1e-6:
+                    best, best_epoch, waited = v, epoch, 0
+                    best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
+                else:
+                    waited += 1
+                    if waited >= self.patience:
+                        break
+            if best_state is not None:
+                net.load_state_dict(best_state)
+            net.eval()
+            self.models_.append(net)
+            self.best_epochs_.append(best_epoch)
+        return self
+
+    def _raw(self, X):
+        import torch
+
+        torch.set_num_threads(1)
+        Xt = torch.from_numpy(self._transform(X))
+        with torch.no_grad():
+            return np.mean([m(Xt).numpy() for m in self.models_], axis=0)
+
+
+class TorchMLPRegressor(RegressorMixin, _TorchMLPBase):
+    def _loss(self):
+        import torch.nn as nn
+
+        return nn.SmoothL1Loss(beta=0.5)  # robust to the heavy tails of materials targets
+
+    def _prepare_y(self, y):
+        import torch
+
+        y = y.astype(float)
+        self.y_mean_, self.y_std_ = float(np.mean(y)), float(np.std(y)) or 1.0
+        return torch.from_numpy(((y - self.y_mean_) / self.y_std_).astype(np.float32)).reshape(-1, 1)
+
+    def predict(self, X):
+        return self._raw(X)[:, 0] * self.y_std_ + self.y_mean_
+
+
+class TorchMLPClassifier(ClassifierMixin, _TorchMLPBase):
+    def _loss(self):
+        import torch.nn as nn
+
+        return nn.CrossEntropyLoss()
+
+    def _prepare_y(self, y):
+        import torch
+
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        self._n_out = len(self.classes_)
+        return torch.from_numpy(codes.astype(np.int64))
+
+    def predict_proba(self, X):
+        """Mean of the members' probabilities."""
+        import torch
+
+        torch.set_num_threads(1)
+        Xt = torch.from_numpy(self._transform(X))
+        with torch.no_grad():
+            return np.mean([torch.softmax(m(Xt), dim=1).numpy() for m in self.models_], axis=0)
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
