@@ -10,7 +10,7 @@ $(BIN)/assay: pyproject.toml
 	touch $@
 
 $(VENV)/.test-extras: $(BIN)/assay
-	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -e ".[test,pretrained]"
 	touch $@
 
 .PHONY: run test install

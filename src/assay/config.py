@@ -19,7 +19,7 @@ class RunConfig:
     id_column: str | None = None
     task_type: str | None = None
     structures_dir: str | None = None
-    features: str = "magpie"
+    features: str = "auto"  # a preset; "auto": composition-fast or structure-fast by input type
     models: list[str] = field(default_factory=lambda: list(DEFAULT_MODELS))
     primary_model: str | None = None  # the model the submission reports; declared, never picked on test folds
     split: str = "auto"  # official folds for Matbench tasks, else (stratified) k-fold

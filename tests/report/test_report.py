@@ -48,7 +48,8 @@ def test_model_choice_is_argued_from_the_numbers(small_run):
     b, sections, doc = build_report(small_run)
     sec = {s.id: s for s in sections}["model-choice"]
     text = " ".join(sec.md)
-    assert "312 rows" in text and "132 features" in text
+    n_features = json.loads((small_run / "features.json").read_text())["n_features"]
+    assert "312 rows" in text and f"{n_features} features" in text
     assert "dummy" in text
     # controls / learning curve: from the run's own artifacts when the evaluation stage wrote them
     if (small_run / "comparison.json").is_file() and json.loads(

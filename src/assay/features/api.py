@@ -237,6 +237,21 @@ def _blocks(preset: str, input_type: str) -> list:
     return build()
 
 
+def _compute_block(b, inp, n_jobs, store, input_hash):
+    """One featuriser block, read from the cache when its inputs and parameters were seen before."""
+    def run():
+        X, err, notes = b.compute(inp, n_jobs)
+        rows = [(r, why, "") for r, why in err.items()] + [(r, why, feat) for r, feat, why in notes]
+        return (pd.DataFrame(X, columns=b.labels()),
+                pd.DataFrame(rows, columns=["row", "reason", "feature"]))
+
+    if store is not None:
+        X, failed, hit = store.get_or_compute(inp.values, b.name, b.params(), run, input_hash=input_hash)
+    else:
+        (X, failed), hit = run(), False
+    return X, failed.assign(block=b.name), hit
+
+
 def featurize(inputs: pd.Series, preset: str = "magpie", *, input_type: str = "composition",
               n_jobs: int = 1, cache: bool = True, progress: bool = True) -> FeatureSet:
     """Featurise formula strings / Compositions, or Structures (composition blocks use their composition)."""
@@ -247,26 +262,23 @@ def featurize(inputs: pd.Series, preset: str = "magpie", *, input_type: str = "c
     if not isinstance(inputs, pd.Series):
         inputs = pd.Series(list(inputs))
     t0 = time.perf_counter()
+    if preset == "auto":
+        preset = default_preset(input_type)
     blocks = _blocks(preset, input_type)
     inp = _Inputs(list(inputs.values), input_type)
     store = FeatureCache() if cache else None
     h = hash_inputs(inp.values) + ":" + input_type if cache else None
     parts, fails, hits = [], [], []
-    for b in blocks:
-        def run(b=b):
-            X, err, notes = b.compute(inp, n_jobs)
-            rows = [(r, why, "") for r, why in err.items()] + [(r, why, feat) for r, feat, why in notes]
-            return (pd.DataFrame(X, columns=b.labels()),
-                    pd.DataFrame(rows, columns=["row", "reason", "feature"]))
-        if store is not None:
-            X, failed, hit = store.get_or_compute(inp.values, b.name, b.params(), run, input_hash=h)
-        else:
-            (X, failed), hit = run(), False
-        if progress and not hit and len(inp.values) > 1000:
-            print(f"featurised {len(inp.values)} rows with {b.name}", file=sys.stderr)
-        parts.append(X)
-        fails.append(failed.assign(block=b.name))
-        hits.append(hit)
+    from ..ui import progress_bar
+
+    with progress_bar(progress and len(inp.values) > 1000, f"features ({preset})",
+                      total=len(blocks)) as tick:
+        for b in blocks:
+            parts_, fails_, hit_ = _compute_block(b, inp, n_jobs, store, h)
+            parts.append(parts_)
+            fails.append(fails_)
+            hits.append(hit_)
+            tick()
     X = pd.concat(parts, axis=1)
     X.index = inputs.index
     allf = pd.concat(fails, ignore_index=True) if fails else pd.DataFrame(columns=["row", "reason", "feature", "block"])
