@@ -56,48 +56,45 @@ class _Inputs:
         return self._cm
 
 
-class _CompositionBlock:
+class _Block:
+    """A featuriser as one cacheable unit: its parameters, labels and citations come from it."""
+
+    fz = None
+
+    def params(self):
+        return self.fz.params()
+
+    def labels(self):
+        return self.fz.feature_labels()
+
+    def citations(self):
+        return self.fz.citations()
+
+
+class _CompositionBlock(_Block):
     kind = "composition"
 
     def __init__(self, fz: C.VectorFeaturizer):
         self.fz = fz
         self.name = f"composition:{fz.name}"
 
-    def params(self):
-        return self.fz.params()
-
-    def labels(self):
-        return self.fz.feature_labels()
-
-    def citations(self):
-        return self.fz.citations()
-
     def compute(self, inp: _Inputs, n_jobs: int):
         X, err = self.fz.featurize_matrix(inp.matrix)
         return X, err, []
 
 
-class _StructureBlock:
+class _StructureBlock(_Block):
     kind = "structure"
 
     def __init__(self, fz: StructureFeatures):
         self.fz = fz
         self.name = f"structure:{fz.name}"
 
-    def params(self):
-        return self.fz.params()
-
-    def labels(self):
-        return self.fz.feature_labels()
-
-    def citations(self):
-        return self.fz.citations()
-
     def compute(self, inp: _Inputs, n_jobs: int):
         return featurize_structures(self.fz, inp.values, n_jobs=n_jobs)
 
 
-class _PretrainedBlock:
+class _PretrainedBlock(_Block):
     """A CHGNet feature group; ``n_jobs`` becomes torch's thread count (the model runs in-process)."""
 
     kind = "structure"
@@ -107,15 +104,6 @@ class _PretrainedBlock:
 
         self.fz = CHGNetFeatures(groups=groups)
         self.name = f"structure:{self.fz.name}:{'+'.join(self.fz.groups)}"
-
-    def params(self):
-        return self.fz.params()
-
-    def labels(self):
-        return self.fz.feature_labels()
-
-    def citations(self):
-        return self.fz.citations()
 
     def compute(self, inp: _Inputs, n_jobs: int):
         import os
