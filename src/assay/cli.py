@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .data.errors import AssayError
@@ -125,7 +126,8 @@ def _print_result(result) -> None:
         for r in rows:
             pw = "-" if r["p_wilcoxon"] is None else f"{r['p_wilcoxon']:.3g}"
             pt = "-" if r["p_ttest"] is None else f"{r['p_ttest']:.3g}"
-            c.add_row(r["model"], r["versus"], f"{r['mean_model']:.4g}", f"{r['mean_versus']:.4g}",
+            # escape: control names such as "lgbm [random-features]" are not rich markup
+            c.add_row(escape(r["model"]), escape(r["versus"]), f"{r['mean_model']:.4g}", f"{r['mean_versus']:.4g}",
                       f"{r['folds_better']}/{r['n_folds']}", pt, pw, r["verdict"])
         console.print(c)
     console.print(f"run folder: {result.path}  ({result.timings.get('total', 0):.1f} s)")
