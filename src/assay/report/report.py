@@ -126,7 +126,7 @@ class ReportBuilder:
         parts.append(f"<p>{desc}</p>")
         facts = [(f"{n:,}", "rows"), (esc(ds.get("task_type", "")), "task type"),
                  (esc(ds.get("input_type", "")), "input"),
-                 (esc(r.config.get("features", "")), "features"),
+                 (esc(r.preset), "features"),
                  (esc(r.primary_model), "primary model (declared before testing)")]
         pmean, pstd = self._mean(r.primary_model)
         facts.append((f"{fmt(pmean)} ± {fmt(pstd)}", f"{pm_} of the primary model"))
@@ -922,7 +922,7 @@ class ReportBuilder:
         from ..data.leaderboard import rank_against
 
         mu, sd = self._mean(r.primary_model, t.primary_metric)
-        name = f"assay {r.primary_model} ({r.config.get('features')})"
+        name = f"assay {r.primary_model} ({r.preset})"
         lb = rank_against(t.name, name, mu, sd)
         ours = lb[lb["is_ours"]].iloc[0]
         n = len(lb)
@@ -1078,7 +1078,7 @@ class ReportBuilder:
             sw.insert(2, f"LightGBM {v.get('lightgbm', '?')}")
         steps = ["Data loading with checksum verification, and the data audit (statistics, "
                  "duplicates, outliers, chemical-system overlap).",
-                 f"Featurisation (preset {esc(r.config.get('features'))}).",
+                 f"Featurisation (preset {esc(r.preset)}).",
                  f"Cross-validation on the {esc(r.split)} split, fitting and scoring every model "
                  f"on every fold.",
                  "This report, the notebook, the slides and the Matbench submission were generated "
@@ -1119,7 +1119,7 @@ def render(builder: ReportBuilder, sections: list[Section]) -> str:
 <body><main>
 <header class="top"><div class="sub">assay report · run <code>{esc(r.run_id)}</code></div>
 <h1>{esc(r.target_label)}{(' — ' + esc(r.task.name)) if r.task else ''}</h1>
-<div class="sub">{esc(r.dataset.get('n_rows'))} rows · {esc(r.task_type)} · features {esc(r.config.get('features'))} ·
+<div class="sub">{esc(r.dataset.get('n_rows'))} rows · {esc(r.task_type)} · features {esc(r.preset)} ·
 models {esc(', '.join(r.models))} · primary {esc(r.primary_model)} · split {esc(r.split)}</div></header>
 <nav class="toc"><ol>{toc}</ol></nav>
 {body}

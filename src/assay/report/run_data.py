@@ -75,6 +75,11 @@ class RunData:
 
     # -- identity ---------------------------------------------------------------------------
     @property
+    def preset(self) -> str:
+        """The feature preset actually used ("auto" in the config resolves per input type)."""
+        return self.features.get("preset") or self.config.get("features", "")
+
+    @property
     def run_id(self) -> str:
         return self.run.get("run_id", self.path.name)
 

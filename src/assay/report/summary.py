@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import json
 
 from ..data.dataset import Dataset
 from ..store.atomic import atomic_write_text
@@ -26,6 +27,9 @@ def write_summary_html(result, ds: Dataset) -> str:
     metrics = ["mae", "rmse", "mape", "max_error", "r2"] if not ds.is_classification else \
         ["rocauc", "balanced_accuracy", "accuracy", "f1", "roc_auc_true"]
     primary = "rocauc" if ds.is_classification else "mae"
+    feats = result.path / "features.json"
+    preset = json.loads(feats.read_text()).get("preset") if feats.is_file() else None
+    preset = preset or result.config.features
     rows = []
     for model, s in result.summary.items():
         cells = "".join(f"<td>{_fmt(s[m]['mean'])} ± {_fmt(s[m]['std'])}</td>" for m in metrics if m in s)
@@ -41,7 +45,7 @@ def write_summary_html(result, ds: Dataset) -> str:
         from ..data.leaderboard import rank_against
 
         s = result.summary[result.config.primary][primary]
-        lb = rank_against(ds.task.name, f"assay {result.config.primary} ({result.config.features})",
+        lb = rank_against(ds.task.name, f"assay {result.config.primary} ({preset})",
                           s["mean"], s["std"])
         lb_rows = "".join(
             f"<tr{OURS if r.is_ours else ''}><td>{r.rank}</td><td>{html.escape(r.algorithm)}</td>"
@@ -56,7 +60,7 @@ def write_summary_html(result, ds: Dataset) -> str:
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>assay run {html.escape(result.run_id)}</title>
 <style>{CSS}</style></head><body>
 <h1>{html.escape(ds.name)}: {html.escape(ds.target_name)}{unit}</h1>
-<p>{len(ds)} rows, {ds.input_type} input, {ds.task_type}. Features: <code>{html.escape(result.config.features)}</code>.
+<p>{len(ds)} rows, {ds.input_type} input, {ds.task_type}. Features: <code>{html.escape(preset)}</code>.
 Split: <code>{html.escape(split)}</code> ({result.scores['fold'].nunique()} folds). Seed {result.config.seed}.
 Primary model (declared before testing): <b>{html.escape(result.config.primary)}</b>.</p>
 <h2>Scores (fold mean ± std, ddof=0)</h2><table><tr><th>model</th>{header}</tr>{''.join(rows)}</table>
