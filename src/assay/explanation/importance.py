@@ -28,6 +28,26 @@ def _scorer(task_type: str):
     return score, "neg_mae"
 
 
+def _permutation_drops(model, X_test, y_test, column_sets, task_type, n_repeats, seed, max_rows):
+    """Score drop (mean, std over repeats) when each set of columns is shuffled with one row
+    permutation; the held-out rows are subsampled to ``max_rows`` first."""
+    rng = np.random.default_rng(seed)
+    X = np.asarray(X_test, float)
+    y = np.asarray(y_test)
+    if max_rows is not None and len(X) > max_rows:
+        keep = np.sort(rng.choice(len(X), max_rows, replace=False))
+        X, y = X[keep], y[keep]
+    score, _ = _scorer(task_type)
+    base = score(model, X, y)
+    for cols in column_sets:
+        drops = []
+        for _ in range(n_repeats):
+            Xp = X.copy()
+            Xp[:, cols] = X[rng.permutation(len(X))][:, cols]
+            drops.append(base - score(model, Xp, y))
+        yield float(np.mean(drops)), float(np.std(drops))
+
+
 def permutation_importance_heldout(model, X_test, y_test, labels, task_type: str = "regression",
                                    *, n_repeats: int = 3, columns=None, seed: int = 0,
                                    max_rows: int | None = 500) -> pd.DataFrame:
@@ -36,24 +56,11 @@ def permutation_importance_heldout(model, X_test, y_test, labels, task_type: str
     ``columns``: positions to evaluate (all by default). Returns feature, group, importance,
     std, sorted by importance.
     """
-    rng = np.random.default_rng(seed)
-    X = np.asarray(X_test, float)
-    y = np.asarray(y_test)
-    if max_rows is not None and len(X) > max_rows:
-        keep = np.sort(rng.choice(len(X), max_rows, replace=False))
-        X, y = X[keep], y[keep]
-    score, _ = _scorer(task_type)
-    base = score(model, X, y)
-    cols = range(X.shape[1]) if columns is None else columns
-    rows = []
-    for j in cols:
-        drops = []
-        for _ in range(n_repeats):
-            Xp = X.copy()
-            Xp[:, j] = X[rng.permutation(len(X)), j]
-            drops.append(base - score(model, Xp, y))
-        rows.append({"feature": labels[j], "group": feature_group(labels[j]),
-                     "importance": float(np.mean(drops)), "std": float(np.std(drops))})
+    cols = list(range(np.shape(X_test)[1]) if columns is None else columns)
+    drops = _permutation_drops(model, X_test, y_test, [[j] for j in cols], task_type,
+                               n_repeats, seed, max_rows)
+    rows = [{"feature": labels[j], "group": feature_group(labels[j]), "importance": m, "std": sd}
+            for j, (m, sd) in zip(cols, drops)]
     return pd.DataFrame(rows).sort_values("importance", ascending=False, ignore_index=True)
 
 
@@ -62,23 +69,11 @@ def grouped_permutation_importance(model, X_test, y_test, labels, task_type: str
                                    max_rows: int | None = 500) -> pd.DataFrame:
     """Permute all features of one physical group together (same row shuffle for every column of
     the group), so correlated features in a group cannot stand in for each other."""
-    rng = np.random.default_rng(seed)
-    X = np.asarray(X_test, float)
-    y = np.asarray(y_test)
-    if max_rows is not None and len(X) > max_rows:
-        keep = np.sort(rng.choice(len(X), max_rows, replace=False))
-        X, y = X[keep], y[keep]
-    score, _ = _scorer(task_type)
-    base = score(model, X, y)
-    rows = []
-    for g, cols in group_members(labels).items():
-        drops = []
-        for _ in range(n_repeats):
-            Xp = X.copy()
-            Xp[:, cols] = X[rng.permutation(len(X))][:, cols]
-            drops.append(base - score(model, Xp, y))
-        rows.append({"group": g, "n_features": len(cols), "importance": float(np.mean(drops)),
-                     "std": float(np.std(drops))})
+    groups = group_members(labels)
+    drops = _permutation_drops(model, X_test, y_test, list(groups.values()), task_type,
+                               n_repeats, seed, max_rows)
+    rows = [{"group": g, "n_features": len(cols), "importance": m, "std": sd}
+            for (g, cols), (m, sd) in zip(groups.items(), drops)]
     return pd.DataFrame(rows).sort_values("importance", ascending=False, ignore_index=True)
 
 
