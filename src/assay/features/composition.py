@@ -23,6 +23,17 @@ __all__ = ["VectorFeaturizer", "ElementProperty", "Stoichiometry", "ValenceOrbit
 CHUNK = 2048  # rows per block: bounds the (rows x elements x properties) temporaries
 
 
+def many_result(name: str, X, errors: dict, ignore_errors: bool, return_errors: bool):
+    """What matminer's featurize_many returns: the table, raising on the first bad row unless
+    told to ignore errors, optionally with a trailing error-message column."""
+    if errors and not ignore_errors:
+        i = min(errors)
+        raise ValueError(f"{name} cannot featurise row {i}: {errors[i]}")
+    if return_errors:
+        return [list(r) + [errors.get(i, "")] for i, r in enumerate(X)]
+    return X
+
+
 class VectorFeaturizer(BaseFeaturizer):
     """Base: subclasses implement ``_compute(cm) -> (array, {row: reason})``."""
 
@@ -61,12 +72,7 @@ class VectorFeaturizer(BaseFeaturizer):
     def featurize_many(self, entries, ignore_errors=False, return_errors=False, pbar=False):
         """Array version of matminer's featurize_many (raises on the first bad row unless told not to)."""
         X, errors = self.featurize_many_with_errors(entries)
-        if errors and not ignore_errors:
-            i = min(errors)
-            raise ValueError(f"{self.name} cannot featurise row {i}: {errors[i]}")
-        if return_errors:
-            return [list(r) + [errors.get(i, "")] for i, r in enumerate(X)]
-        return X
+        return many_result(self.name, X, errors, ignore_errors, return_errors)
 
     def featurize(self, comp):
         X, errors = self.featurize_many_with_errors([comp])

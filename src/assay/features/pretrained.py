@@ -282,13 +282,10 @@ class CHGNetFeatures:
         return X[0].tolist()
 
     def featurize_many(self, structures, ignore_errors: bool = False, return_errors: bool = False, pbar=False):
+        from .composition import many_result
+
         X, errors, _ = self.featurize_with_errors(structures)
-        if errors and not ignore_errors:
-            i = min(errors)
-            raise ValueError(f"{self.name} cannot featurise row {i}: {errors[i]}")
-        if return_errors:
-            return [list(r) + [errors.get(i, "")] for i, r in enumerate(X)]
-        return X
+        return many_result(self.name, X, errors, ignore_errors, return_errors)
 
     def featurize_with_errors(self, structures):
         """(X, {row: reason}, notes as (row, feature, reason)) for a list of Structures."""
