@@ -127,3 +127,18 @@ def test_featurizer_contract_and_batching_invariance():
     assert len(one) == len(fz.feature_labels()) == 260 and fz.citations() and fz.implementors()
     np.testing.assert_allclose(both[1], one, rtol=1e-4, atol=1e-5)  # batching does not change values
     assert "batch_size" not in fz.params() and fz.params()["chgnet"]
+
+
+@needs_chgnet
+def test_phonon_batch_cap_changes_memory_not_values():
+    # the atom cap per force batch exists only to bound memory: one graph per batch and all six
+    # displaced NaCl copies in one batch must give the same forces, and the cap is not a cache key
+    m = P.load_chgnet()
+    s = _nacl()
+    g = m.graph_converter(s)
+    one = P.displaced_forces(m, g, s, 0.01, batch_atoms=1)
+    many = P.displaced_forces(m, g, s, 0.01, batch_atoms=1000)
+    assert one.shape == (12, 2, 3)
+    np.testing.assert_allclose(one, many, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(one[0], -one[1], atol=1e-3)  # +x and -x displacements push back oppositely
+    assert "phonon_batch_atoms" not in P.CHGNetFeatures(groups=("phonons",)).params()

@@ -97,26 +97,71 @@ def _predict(model, graphs, task: str, batch_size: int, **kw) -> list[dict]:
 
 
 # --- physics ---------------------------------------------------------------------------------
-def _displaced_graphs(graph, structure, delta: float):
-    """6N graphs: each atom moved by +-delta (A) along x, y, z, topology shared with ``graph``."""
-    import torch
-
+def _displacements(structure, delta: float):
+    """The 6N fractional-coordinate shifts, in the order ``_dynamical_matrix`` expects: each atom
+    moved by +-delta (A) along x, y, z."""
     inv = np.linalg.inv(structure.lattice.matrix)
-    frac = graph.atom_frac_coord
-    out = []
-    for i in range(len(structure)):
+    n = len(structure)
+    for i in range(n):
         for a in range(3):
             for sign in (1.0, -1.0):
-                d = np.zeros((len(structure), 3))
+                d = np.zeros((n, 3))
                 d[i, a] = sign * delta
-                g = copy.copy(graph)
-                g.atom_frac_coord = frac + torch.as_tensor(d @ inv, dtype=frac.dtype)
-                out.append(g)
-    return out
+                yield d @ inv
+
+
+def _iter_displaced(graph, structure, delta: float):
+    """6N graphs (each atom moved by +-delta A along x, y, z; topology shared with ``graph``),
+    made one at a time so only a batch of them is ever alive."""
+    import torch
+
+    frac = graph.atom_frac_coord
+    for shift in _displacements(structure, delta):
+        g = copy.copy(graph)
+        g.atom_frac_coord = frac + torch.as_tensor(shift, dtype=frac.dtype)
+        yield g
+
+
+def _release_memory() -> None:
+    """Hand freed heap pages back to the OS (glibc only; a no-op elsewhere).
+
+    Why: a CHGNet force batch allocates hundreds of MB in many pieces; glibc keeps the freed
+    pages, so without this the RSS of a long run ratchets up to its worst batch and stays there."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def displaced_forces(model, graph, structure, delta: float, batch_atoms: int = 48) -> np.ndarray:
+    """(6N, N, 3) CHGNet forces on the 6N displaced copies of one structure.
+
+    Why batches are capped by atoms, not graphs: CHGNet keeps the double-backward graph of the
+    forces (create_graph=True), about 5-20 MB per atom and growing with neighbour count, so a
+    batch of 64 displaced 24-atom cells needs > 8 GB and is also several times slower than small
+    batches (page faults). Forces do not depend on how graphs are batched (checked: identical
+    to the last bit), so the cap changes only memory and time.
+    """
+    n = len(structure)
+    per_batch = max(1, int(batch_atoms) // n)
+    forces = np.empty((6 * n, n, 3))
+    graphs = _iter_displaced(graph, structure, delta)
+    k = 0
+    while k < 6 * n:
+        batch = [next(graphs) for _ in range(min(per_batch, 6 * n - k))]
+        for p in _predict(model, batch, "ef", per_batch):
+            forces[k] = p["f"]
+            k += 1
+        del batch
+    return forces
 
 
 def _dynamical_matrix(forces: np.ndarray, masses: np.ndarray, delta: float, asr: bool) -> np.ndarray:
-    """Mass-weighted dynamical matrix from the (6N, N, 3) forces of ``_displaced_graphs``."""
+    """Mass-weighted dynamical matrix from the (6N, N, 3) forces of ``displaced_forces``."""
     n = len(masses)
     f = forces.reshape(n, 3, 2, n, 3)  # (moved atom, axis, sign, atom, axis)
     phi = -(f[:, :, 0] - f[:, :, 1]) / (2 * delta)  # d2E / du_(j b) du_(i a): (j, b, i, a)
@@ -140,25 +185,19 @@ def _frequencies(dyn: np.ndarray) -> np.ndarray:
     return np.sign(lam) * np.sqrt(np.abs(lam)) * CM1_PER_SQRT_EV_A2_AMU
 
 
-def gamma_frequencies(structures, *, delta: float = 0.01, asr: bool = True, batch_size: int = 64,
+def gamma_frequencies(structures, *, delta: float = 0.01, asr: bool = True, batch_atoms: int = 48,
                       model=None, threads: int = 1) -> list[np.ndarray]:
-    """Gamma-point frequencies (cm^-1, ascending, 3N per structure) from CHGNet finite differences."""
+    """Gamma-point frequencies (cm^-1, ascending, 3N per structure) from CHGNet finite differences.
+
+    One structure at a time, its displaced graphs built lazily in small batches: memory stays
+    bounded by one batch, whatever the number of structures."""
     model = model or load_chgnet()
-    structures = list(structures)
-    graphs = [model.graph_converter(s) for s in structures]
-    disp, counts = [], []
-    for g, s in zip(graphs, structures):
-        d = _displaced_graphs(g, s, delta)
-        disp += d
-        counts.append(len(d))
+    out = []
     with torch_threads(threads):
-        preds = _predict(model, disp, "ef", batch_size)
-    out, k = [], 0
-    for s, c in zip(structures, counts):
-        forces = np.array([p["f"] for p in preds[k:k + c]], dtype=float)
-        k += c
-        masses = np.array([float(site.specie.atomic_mass) for site in s])
-        out.append(_frequencies(_dynamical_matrix(forces, masses, delta, asr)))
+        for s in structures:
+            forces = displaced_forces(model, model.graph_converter(s), s, delta, batch_atoms)
+            masses = np.array([float(site.specie.atomic_mass) for site in s])
+            out.append(_frequencies(_dynamical_matrix(forces, masses, delta, asr)))
     return out
 
 
@@ -213,7 +252,8 @@ class CHGNetFeatures:
     Same contract as matminer featurisers (``featurize``, ``featurize_many``, ``feature_labels``,
     ``citations``, ``implementors``). Structures are processed in chunks so every CHGNet call is
     a batch; a chunk that fails is redone one structure at a time so one bad structure only
-    costs its own row.
+    costs its own row. The phonon group's 6N force calls go one structure at a time in batches
+    of at most ``phonon_batch_atoms`` atoms, so peak memory does not grow with the data set.
     """
 
     GROUPS = ("embedding", "energy", "phonons", "eos")
@@ -223,7 +263,7 @@ class CHGNetFeatures:
 
     def __init__(self, groups=FAST, model: str = MODEL_VERSION, displacement: float = 0.01, asr: bool = True,
                  eos_strain: float = 0.03, eos_points: int = 5, max_phonon_atoms: int = 48,
-                 batch_size: int = 64, chunk: int = 16, threads: int = 1):
+                 batch_size: int = 64, chunk: int = 16, threads: int = 1, phonon_batch_atoms: int = 48):
         require_chgnet()
         unknown = set(groups) - set(self.GROUPS)
         if unknown:
@@ -238,13 +278,14 @@ class CHGNetFeatures:
         self.batch_size = batch_size
         self.chunk = chunk
         self.threads = threads
+        self.phonon_batch_atoms = phonon_batch_atoms
 
     def params(self) -> dict:
         """What identifies the numbers (the cache key): groups, settings, chgnet and torch versions."""
         from importlib.metadata import version
 
         p = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(self).items()
-             if k not in ("batch_size", "chunk", "threads")}  # these do not change the values
+             if k not in ("batch_size", "chunk", "threads", "phonon_batch_atoms")}  # these do not change the values
         p["chgnet"] = version("chgnet")
         p["torch"] = version("torch")
         return p
@@ -352,19 +393,15 @@ class CHGNetFeatures:
         labs = ["chgnet gamma_freq_max (cm-1)", "chgnet gamma_freq_mean_optical (cm-1)",
                 "chgnet gamma_freq_std_optical (cm-1)", "chgnet gamma_freq_min_optical (cm-1)",
                 "chgnet gamma_imaginary_fraction"]
-        todo = [j for j, s in enumerate(structures) if 1 < len(s) <= self.max_phonon_atoms]
-        disp, counts = [], []
-        for j in todo:
-            d = _displaced_graphs(graphs[j], structures[j], self.displacement)
-            disp += d
-            counts.append(len(d))
-        preds = _predict(model, disp, "ef", self.batch_size) if disp else []
-        freqs, k = {}, 0
-        for j, c in zip(todo, counts):
-            forces = np.array([p["f"] for p in preds[k:k + c]], dtype=float)
-            k += c
-            masses = np.array([float(site.specie.atomic_mass) for site in structures[j]])
+        freqs = {}
+        for j, s in enumerate(structures):  # one structure at a time: memory bounded by one batch
+            if not 1 < len(s) <= self.max_phonon_atoms:
+                continue
+            forces = displaced_forces(model, graphs[j], s, self.displacement, self.phonon_batch_atoms)
+            masses = np.array([float(site.specie.atomic_mass) for site in s])
             freqs[j] = _frequencies(_dynamical_matrix(forces, masses, self.displacement, self.asr))
+            del forces
+            _release_memory()
         for j, s in enumerate(structures):
             if j not in freqs:
                 why = ("one atom per cell: Gamma has only the three zero-frequency acoustic modes" if len(s) == 1
