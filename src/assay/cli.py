@@ -68,9 +68,16 @@ def run(
     n_jobs: Optional[int] = typer.Option(None, "--n-jobs", "-j", help="Parallel processes"),
     out: Optional[Path] = typer.Option(None, help="Folder for run folders (default ./runs)"),
     force: bool = typer.Option(False, help="Discard finished folds and recompute"),
+    budget: str = typer.Option("default", help="Matbench tasks: fast, default or best (adds a TPE search "
+                               "of the recipe's model inside the training folds)"),
+    recipe: bool = typer.Option(True, "--recipe/--no-recipe",
+                                help="Matbench tasks: use the task's recipe when no --features/--models/--primary"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
-    """Run the whole workflow on a task, a config file or your own data."""
+    """Run the whole workflow on a task, a config file or your own data.
+
+    A Matbench task with no --features/--models/--primary runs its recipe (`assay recipes`).
+    """
     from dataclasses import fields
 
     from .config import RunConfig
@@ -82,6 +89,10 @@ def run(
             cfg = RunConfig.from_toml(what)
         elif Path(what).suffix.lower() in {".csv", ".json", ".parquet", ".gz"} or Path(what).is_dir():
             cfg = RunConfig(data=what, target=target, input_column=input_column)
+        elif recipe and features is None and models is None and primary is None:
+            from .recipes import recipe_config
+
+            cfg = recipe_config(what, budget, data=str(data) if data else None)
         else:
             cfg = RunConfig(task=what, data=str(data) if data else None)
         def names(v):
@@ -132,6 +143,20 @@ def _print_result(result) -> None:
         console.print(c)
     console.print(f"run folder: {result.path}  ({result.timings.get('total', 0):.1f} s)")
     print(result.path)
+
+
+@app.command()
+def recipes():
+    """The per-task recipes `assay run TASK` uses by default, and why."""
+    from .recipes import RECIPES
+
+    t = Table(title="recipes (assay run TASK; --budget fast|default|best; --no-recipe for the generic defaults)")
+    for col in ("task", "features", "model", "baselines", "fast", "why"):
+        t.add_column(col, overflow="fold")
+    for task, r in RECIPES.items():
+        t.add_row(task, r.features, r.model, ", ".join(r.baselines),
+                  f"{r.fast_features or r.features} / {r.fast_model}", r.why)
+    console.print(t)
 
 
 @app.command()

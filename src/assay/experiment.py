@@ -151,7 +151,7 @@ def _fold_job(job: dict) -> dict:
                        "file": str(Path(sp["path"]).relative_to(job["run_dir"]))
                        if job.get("run_dir") else None}
     t0 = time.perf_counter()
-    est = make_model(model, task_type, seed=seed, n_jobs=1, **params)
+    est = make_model(model, task_type, seed=seed, n_jobs=1, feature_names=job.get("feature_names"), **params)
     est.fit(X_train, y_train)
     fit_s = time.perf_counter() - t0
     pred = np.asarray(est.predict(X[test]))
@@ -163,11 +163,15 @@ def _fold_job(job: dict) -> dict:
     if job.get("threshold") and task_type == "classification" and proba is not None:
         threshold = choose_threshold(model, task_type, params, X_train, y_train, seed)
         if threshold is not None:
-            tuned = (proba >= threshold["threshold"]).astype(int)
-            t_scores = M.classification_scores(y[test], tuned)
+            # The threshold, chosen inside the training fold, is part of the model: its hard labels
+            # (what Matbench scores as 'rocauc') are the tuned ones. The 0.5-threshold figures stay.
+            at_half = {f"{k}_at_0.5": v for k, v in scores.items()
+                       if k in ("accuracy", "balanced_accuracy", "f1", "rocauc")}
+            pred = (proba >= threshold["threshold"]).astype(int)
+            scores = M.score(task_type, y[test], pred, proba)
             scores.update({"threshold": threshold["threshold"],
-                           "balanced_accuracy_tuned": t_scores["balanced_accuracy"],
-                           "f1_tuned": t_scores["f1"]})
+                           "balanced_accuracy_tuned": scores["balanced_accuracy"],
+                           "f1_tuned": scores["f1"], **at_half})
     out = {"model": model, "fold": fold, "kind": job.get("kind", "main"),
            "variant": job.get("variant"), "split": job.get("split"), "fraction": fraction,
            "scores": scores, "train_scores": train_scores, "fit_seconds": fit_s,
@@ -250,6 +254,7 @@ class Experiment:
                        progress=progress)
         timings["featurize"] = time.perf_counter() - t0
         X = fs.X.to_numpy(dtype=float)
+        self._labels = list(fs.labels)
         y = ds.y()
         ids = np.asarray(ds.ids)
 
@@ -403,7 +408,7 @@ class Experiment:
                 return
             job = {"task_type": ds.task_type, "seed": c.seed, "X": X, "y": y, "ids": ids,
                    "path": path, "dataset": ds, "cleaning": c.cleaning, "run_dir": run_dir,
-                   "threshold": False, "search": None}
+                   "threshold": False, "search": None, "feature_names": self._labels}
             job.update(kw)
             jobs.append(job)
 
@@ -431,7 +436,8 @@ class Experiment:
         for model in c.controlled_models:
             for control in c.controls:
                 for k, (train, test) in enumerate(folds):
-                    kw = {"X": X_random} if control == "random-features" else {"scramble": True}
+                    kw = {"X": X_random, "feature_names": None} if control == "random-features" \
+                        else {"scramble": True}
                     add(run_dir / "controls" / model / control / f"fold_{k}.json", kind="control",
                         variant=control, model=model, fold=k, split=split, train=train, test=test,
                         keep_predictions=False, cost=_cost(model, set(), c), **kw)
@@ -566,7 +572,8 @@ class Experiment:
                                 inner_folds=c.search_inner_folds, seed=c.seed,
                                 path=run_dir / "search" / c.primary / "all_rows.json")
             params = dict(rec["best"]["params"] or {})
-        est = make_model(c.primary, ds.task_type, seed=c.seed, n_jobs=c.n_jobs, **params).fit(X, y)
+        est = make_model(c.primary, ds.task_type, seed=c.seed, n_jobs=c.n_jobs,
+                         feature_names=self._labels, **params).fit(X, y)
         if ds.is_classification and c.threshold != "none" and c.primary != "dummy":
             threshold = choose_threshold(c.primary, ds.task_type, params, X, y, c.seed)
         return est, {"params": params, "threshold": threshold}

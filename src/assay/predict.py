@@ -53,6 +53,9 @@ def predict_frame(run_dir, inputs: pd.Series, trust: bool = True) -> pd.DataFram
     out[f"predicted {bundle['target']}"] = est.predict(X)
     if bundle["task_type"] == "classification" and hasattr(est, "predict_proba"):
         out["probability"] = est.predict_proba(X)[:, -1]
+        thr = (bundle.get("threshold") or {}).get("threshold")
+        if thr is not None:  # the run's decision rule: the threshold chosen by inner CV
+            out[f"predicted {bundle['target']}"] = (out["probability"] >= thr).astype(int)
     notes = [[] for _ in range(len(out))]
     if len(fs.failed):
         for r, why in zip(fs.failed["row"], fs.failed["reason"]):

@@ -82,7 +82,7 @@ class RunData:
     def make_model(self):
         from ..models.zoo import make_model
 
-        return make_model(self.model_name, self.task_type, seed=self.seed, n_jobs=1)
+        return make_model(self.model_name, self.task_type, seed=self.seed, n_jobs=1, feature_names=self.labels)
 
     def training_rows(self, train):
         """Training rows after the run's cleaning steps (applied to training rows only)."""

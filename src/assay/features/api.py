@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import composition as C
 from .embeddings import EMBEDDINGS, ElementEmbedding
+from .sites import SiteRoleProperties
 from .structure import MatminerAdaptor, StructureFeatures, featurize_structures
 
 
@@ -182,6 +183,19 @@ _PRESETS: dict[str, tuple[str, str, Callable[[], list]]] = {
     "structure-full": ("structure", "composition-full + all structure descriptors (adds RDF, sine-Coulomb "
                        "eigenvalues, Ewald energy, perovskite factors)",
                        lambda: _cb(_comp_full()) + [_StructureBlock(StructureFeatures(StructureFeatures.ALL))]),
+    "fractions": ("composition", "element fractions only (ElementFraction, 118 columns): for alloys, where "
+                  "which elements and how much matter more than averaged properties",
+                  lambda: _cb([C.ElementFraction()])),
+    "structure-sites": ("structure", "structure-fast + element fractions + element properties per site role "
+                        "(A cation, B cation, anion)",
+                        lambda: _cb(_comp_fast() + [C.ElementFraction()])
+                        + [_StructureBlock(StructureFeatures()), _StructureBlock(SiteRoleProperties())]),
+    "sites+chgnet": ("structure", "element fractions + lattice basics + site-role element properties + "
+                     "CHGNet energy, forces, pressure, magnetic moment (needs assay[pretrained]): the perovskite "
+                     "recipe (CHGNet's 64-d embeddings made perovskites worse: 0.0444 vs 0.0413 eV)",
+                     lambda: _cb([C.ElementFraction()]) + [_StructureBlock(StructureFeatures(("basic",))),
+                                                          _StructureBlock(SiteRoleProperties()),
+                                                          _PretrainedBlock(("energy",))]),
     "random-control": ("composition", "control: seeded random per-element vectors pooled like Magpie "
                        "(same width, 132)", lambda: _cb([C.RandomElementProperty()])),
     "onehot-control": ("composition", "control: element fractions only (118 one-hot-like columns)",

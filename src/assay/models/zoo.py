@@ -211,6 +211,14 @@ def _mlp(task_type, seed, n_jobs):
     return cls(random_state=seed)
 
 
+def _delta(task_type, seed, n_jobs):
+    if _is_clf(task_type):
+        raise ValueError("'delta' is a regressor (a linear energy model plus a learner on the residual)")
+    from .delta import DeltaRegressor, _default_learner
+
+    return DeltaRegressor(model=_default_learner(seed))
+
+
 # --- stacking -----------------------------------------------------------------------------------
 #: Members of plain ``stack``: diverse and cheap enough for the 30-minute ``--models all`` budget.
 DEFAULT_STACK = ("ridge", "knn", "et", "lgbm")
@@ -282,6 +290,11 @@ ZOO: dict[str, ModelSpec] = {
                      _mlp, {"hidden": ("cat", ["256-128", "512-256-128", "128-64"]),
                             "lr": ("log", 1e-4, 1e-2), "weight_decay": ("log", 1e-6, 1e-2),
                             "dropout": ("float", 0.0, 0.4)}, requires="torch"),
+    "delta": ModelSpec("delta", "ensemble",
+                       "Delta learning: ridge on CHGNet energy + element counts, LightGBM (8,000 trees) "
+                       "on the residual; for presets with a chgnet block", _delta,
+                       {"model__learning_rate": ("log", 0.005, 0.05), "model__num_leaves": ("int", 31, 255),
+                        "model__colsample_bytree": ("float", 0.1, 0.8)}),
     "stack": ModelSpec("stack", "ensemble",
                          f"Stacking of {', '.join(DEFAULT_STACK)} (3-fold out-of-fold predictions, "
                          "linear final model); any mix: stack:rf+lgbm+knn", _stack_of(DEFAULT_STACK), {}),
@@ -300,6 +313,8 @@ def available_models(task_type: str | None = None) -> list[str]:
     for name, spec in ZOO.items():
         if name == "logistic" and task_type not in (None, "classification"):
             continue
+        if name == "delta" and task_type == "classification":
+            continue
         if spec.requires and importlib.util.find_spec(spec.requires) is None:
             continue
         out.append(name)
@@ -316,8 +331,12 @@ def get_model_spec(name: str) -> ModelSpec:
                        "(and stack:a+b+c)") from None
 
 
-def make_model(name: str, task_type: str, seed: int = 0, n_jobs: int = 1, **params) -> BaseEstimator:
-    """A fresh estimator; ``params`` are set with ``set_params`` (pipeline step names allowed)."""
+def make_model(name: str, task_type: str, seed: int = 0, n_jobs: int = 1, feature_names=None,
+               **params) -> BaseEstimator:
+    """A fresh estimator; ``params`` are set with ``set_params`` (pipeline step names allowed).
+
+    ``feature_names`` reach the models that select columns by label (``delta``); others ignore them.
+    """
     spec = get_model_spec(name)
     if spec.requires:
         import importlib.util
@@ -327,6 +346,8 @@ def make_model(name: str, task_type: str, seed: int = 0, n_jobs: int = 1, **para
                     "xgboost": "pip install xgboost-cpu"}.get(spec.requires, f"pip install {spec.requires}")
             raise ImportError(f"model {name!r} needs {spec.requires}: {hint}")
     est = spec.build(task_type, seed, n_jobs)
+    if feature_names is not None and "feature_names" in est.get_params(deep=False):
+        est.set_params(feature_names=list(feature_names))
     if params:
         est.set_params(**params)
     return est
