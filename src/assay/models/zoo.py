@@ -211,6 +211,14 @@ def _mlp(task_type, seed, n_jobs):
     return cls(random_state=seed)
 
 
+def _gated(task_type, seed, n_jobs):
+    if _is_clf(task_type):
+        raise ValueError("'gated' is a regressor (a zero / non-zero classifier in front of a regressor)")
+    from .gated import ZeroGatedRegressor
+
+    return ZeroGatedRegressor(classifier=_et("classification", seed, n_jobs), regressor=_et(task_type, seed, n_jobs))
+
+
 def _delta(task_type, seed, n_jobs):
     if _is_clf(task_type):
         raise ValueError("'delta' is a regressor (a linear energy model plus a learner on the residual)")
@@ -290,6 +298,12 @@ ZOO: dict[str, ModelSpec] = {
                      _mlp, {"hidden": ("cat", ["256-128", "512-256-128", "128-64"]),
                             "lr": ("log", 1e-4, 1e-2), "weight_decay": ("log", 1e-6, 1e-2),
                             "dropout": ("float", 0.0, 0.4)}, requires="torch"),
+    "gated": ModelSpec("gated", "ensemble",
+                       "Extra-trees classifier for 'target is exactly 0' in front of extra trees fitted on the "
+                       "non-zero rows (band gaps: metals are 0 eV); the regressor alone when zeros are rare",
+                       _gated, {"regressor__model__max_features": ("float", 0.1, 1.0),
+                                "classifier__model__max_features": ("float", 0.1, 1.0),
+                                "threshold": ("float", 0.3, 0.7)}),
     "delta": ModelSpec("delta", "ensemble",
                        "Delta learning: ridge on CHGNet energy + element counts, LightGBM (8,000 trees) "
                        "on the residual; for presets with a chgnet block", _delta,
@@ -313,7 +327,7 @@ def available_models(task_type: str | None = None) -> list[str]:
     for name, spec in ZOO.items():
         if name == "logistic" and task_type not in (None, "classification"):
             continue
-        if name == "delta" and task_type == "classification":
+        if name in ("delta", "gated") and task_type == "classification":
             continue
         if spec.requires and importlib.util.find_spec(spec.requires) is None:
             continue

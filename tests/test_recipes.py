@@ -1,0 +1,132 @@
+"""Recipes, the models they introduced (gated, delta), site-role features and the scoreboard writer."""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pymatgen.core import Lattice, Structure
+from sklearn.base import clone
+
+from assay import Experiment, recipe_config
+from assay.features.sites import SiteRoleProperties
+from assay.models.delta import DeltaRegressor
+from assay.models.gated import ZeroGatedRegressor
+from assay.models.zoo import make_model
+from assay.recipes import RECIPES
+
+
+def test_recipe_config_per_budget():
+    c = recipe_config("steels")
+    assert (c.features, c.primary, c.models) == ("fractions", "et", ["dummy", "rf", "et"])
+    assert c.search == "none"
+    best = recipe_config("steels", "best", n_jobs=2)
+    assert best.search == "tpe" and best.search_models == ["et"] and best.n_jobs == 2
+    fast = recipe_config("perovskites", "fast")
+    assert fast.features == "structure-sites" and fast.primary == "lgbm"
+    with pytest.raises(ValueError, match="budget"):
+        recipe_config("steels", "huge")
+    generic = recipe_config("dielectric")  # no recipe: the generic defaults
+    assert generic.features == "auto"
+
+
+def test_every_recipe_names_known_presets_and_models():
+    from assay.features.api import list_presets
+    from assay.models.zoo import get_model_spec
+
+    for task, r in RECIPES.items():
+        assert r.features in list_presets(), task
+        get_model_spec(r.model)
+        assert r.baselines[0] == "dummy"
+
+
+def test_steels_recipe_runs_and_beats_its_baselines(tmp_path):
+    cfg = recipe_config("steels", out_dir=str(tmp_path), controls=[], learning_curve=False)
+    res = Experiment(cfg).run(progress=False)
+    s = res.summary
+    assert set(s) == {"dummy", "rf", "et"}
+    assert s["et"]["mae"]["mean"] < s["rf"]["mae"]["mean"] < s["dummy"]["mae"]["mean"]
+
+
+def test_gated_regressor_predicts_exact_zeros():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    y = np.where(X[:, 0] > 0, 1.0 + X[:, 1] ** 2, 0.0)
+    m = make_model("gated", "regression").fit(X[:300], y[:300])
+    p = m.predict(X[300:])
+    assert m.gated_ and (p == 0).any() and (p > 0).any()
+    one = make_model("et", "regression").fit(X[:300], y[:300]).predict(X[300:])
+    assert np.abs(p - y[300:]).mean() < np.abs(one - y[300:]).mean()
+    # zeros rare: the gate switches off and it is the regressor alone
+    y2 = 1.0 + X[:, 1] ** 2
+    m2 = clone(m).fit(X, y2)
+    assert not m2.gated_ and np.all(m2.predict_nonzero_proba(X) == 1)
+
+
+def test_delta_regressor_uses_named_columns_and_degrades_without_names():
+    rng = np.random.default_rng(1)
+    n = 300
+    energy = rng.normal(size=n)
+    frac = rng.dirichlet(np.ones(3), size=n)
+    noise = rng.normal(size=(n, 2))
+    X = np.column_stack([energy, frac, noise])
+    y = 3.0 * energy + frac @ np.array([1.0, -2.0, 0.5])
+    names = ["chgnet energy_per_atom (eV)", "ElementFraction A", "ElementFraction B", "ElementFraction C", "x1", "x2"]
+    from sklearn.tree import DecisionTreeRegressor
+
+    m = DeltaRegressor(model=DecisionTreeRegressor(max_depth=2), feature_names=names).fit(X[:200], y[:200])
+    assert list(m.base_cols_) == [0, 1, 2, 3]
+    err = np.abs(m.predict(X[200:]) - y[200:]).mean()
+    plain = DeltaRegressor(model=DecisionTreeRegressor(max_depth=2)).fit(X[:200], y[:200])
+    assert len(plain.base_cols_) == 0
+    assert err < 0.05 < np.abs(plain.predict(X[200:]) - y[200:]).mean()
+    assert make_model("delta", "regression", feature_names=names).feature_names == names
+
+
+def _perovskite(a_el, b_el, x_el, a=4.0):
+    return Structure(Lattice.cubic(a), [a_el, b_el, x_el, x_el, x_el],
+                     [[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+
+
+def test_site_roles_of_an_ideal_perovskite():
+    f = SiteRoleProperties()
+    s = _perovskite("Sr", "Ti", "O")
+    role, dist = f.roles(s)
+    assert list(role) == [0, 1, 2, 2, 2]  # Sr on the 12-fold A site, Ti octahedral B, O anions
+    v = dict(zip(f.feature_labels(), f.featurize(s)))
+    assert v["site A mean Number"] == 38 and v["site B mean Number"] == 22 and v["site X mean Number"] == 8
+    assert v["site A-X / sqrt2 B-X distance ratio"] == pytest.approx(1.0)
+    # swapping which element sits where swaps the roles: geometry, not the formula, decides
+    w = dict(zip(f.feature_labels(), f.featurize(_perovskite("Ti", "Sr", "O"))))
+    assert w["site A mean Number"] == 22 and w["site B mean Number"] == 38
+    assert len(f.featurize(s)) == len(f.feature_labels())
+
+
+def test_site_roles_note_an_empty_role():
+    from assay.features.structure import featurize_structures
+
+    rocksalt = Structure(Lattice.cubic(4.2), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    X, errors, notes = featurize_structures(SiteRoleProperties(), [rocksalt])
+    labs = SiteRoleProperties().feature_labels()
+    assert not errors
+    assert np.isnan(X[0, labs.index("site A mean Number")]) and X[0, labs.index("site B mean Number")] == 11
+    assert any("no site in role A" in why for _, _, why in notes)
+
+
+def test_scoreboard_writer(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import matbench as bench
+
+    d = tmp_path / "matbench"
+    d.mkdir()
+    rec = {"task": "matbench_steels", "metric": "mae", "mean": 80.0, "std": 5.0, "folds": [80.0] * 5,
+           "model": "et", "features": "fractions", "budget": "default", "n_jobs": 1, "wall_s": 30.0,
+           "peak_rss_mb": 500.0, "rank": 2, "of": 14, "leader": "TPOT-Mat", "leader_mean": 79.9468,
+           "baselines": {"dummy": 229.7, "rf": 95.0}, "fresh_features": True}
+    (d / "matbench_steels.json").write_text(json.dumps(rec))
+    board = bench.write_scoreboard(tmp_path)
+    assert list(board.columns[:5]) == ["task", "metric", "mean", "std", "wall_s"]
+    md = (tmp_path / "SCOREBOARD.md").read_text()
+    assert "80.0000 ± 5.0000" in md and "✅" in md
+    assert pd.read_csv(tmp_path / "SCOREBOARD.csv").loc[0, "task"] == "matbench_steels"
