@@ -76,3 +76,16 @@ def test_models_and_splits_commands():
 def test_bad_search_is_a_clear_error(tmp_path):
     r = runner.invoke(app, ["run", "steels", "--search", "psychic", "--out", str(tmp_path)])
     assert r.exit_code == 2 and "search must be one of" in r.output
+
+
+def test_recipes_command_and_recipe_run(tmp_path):
+    r = runner.invoke(app, ["recipes"])
+    assert r.exit_code == 0 and "matbench_perovskites" in r.output and "delta" in r.output
+    out = tmp_path / "runs"
+    r = runner.invoke(app, ["run", "steels", "--budget", "fast", "--controls", "none", "--no-learning-curve",
+                            "--out", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    cfg = next(out.glob("steels-*/config.toml")).read_text()
+    assert 'features = "fractions"' in cfg and 'primary_model = "lgbm"' in cfg
+    r = runner.invoke(app, ["run", "steels", "--budget", "huge", "--out", str(out), "-q"])
+    assert r.exit_code != 0 and "budget" in r.output

@@ -112,6 +112,10 @@ def test_user_classification_data(tmp_path):
         fold = json.loads((res.path / "folds" / "lgbm" / f"fold_{k}.json").read_text())
         assert 0 < fold["threshold"]["threshold"] < 1
         assert fold["scores"]["threshold"] == fold["threshold"]["threshold"]
+        # the tuned threshold is the model's decision rule: its hard labels are what is scored
+        tuned = (np.asarray(fold["y_proba"]) >= fold["threshold"]["threshold"]).astype(int)
+        assert fold["y_pred"] == tuned.tolist()
+        assert "balanced_accuracy_at_0.5" in fold["scores"]
     assert "balanced_accuracy_tuned" in s["lgbm"]
 
 
