@@ -72,7 +72,7 @@ def test_delta_regressor_uses_named_columns_and_degrades_without_names():
     noise = rng.normal(size=(n, 2))
     X = np.column_stack([energy, frac, noise])
     y = 3.0 * energy + frac @ np.array([1.0, -2.0, 0.5])
-    names = ["chgnet energy_per_atom (eV)", "ElementFraction A", "ElementFraction B", "ElementFraction C", "x1", "x2"]
+    names = ["chgnet energy_per_atom (eV)", "Sr", "Ti", "O", "x1", "x2"]  # ElementFraction labels are symbols
     from sklearn.tree import DecisionTreeRegressor
 
     m = DeltaRegressor(model=DecisionTreeRegressor(max_depth=2), feature_names=names).fit(X[:200], y[:200])
@@ -82,6 +82,19 @@ def test_delta_regressor_uses_named_columns_and_degrades_without_names():
     assert len(plain.base_cols_) == 0
     assert err < 0.05 < np.abs(plain.predict(X[200:]) - y[200:]).mean()
     assert make_model("delta", "regression", feature_names=names).feature_names == names
+
+
+def test_delta_finds_its_columns_in_the_perovskite_preset():
+    # the preset's blocks in order (the chgnet block's labels without loading the model)
+    from assay.features.composition import ElementFraction
+    from assay.features.structure import StructureFeatures
+
+    labels = ElementFraction().feature_labels() + StructureFeatures(("basic",)).feature_labels() \
+        + SiteRoleProperties().feature_labels() + ["chgnet energy_per_atom (eV)", "chgnet max_force (eV/A)"]
+    m = DeltaRegressor(feature_names=labels)
+    cols = m._base_columns(len(labels))
+    assert len(cols) == 118 + 1 and labels.index("chgnet energy_per_atom (eV)") in cols
+    assert labels.index("n sites") not in cols
 
 
 def _perovskite(a_el, b_el, x_el, a=4.0):

@@ -14,14 +14,25 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.linear_model import Ridge
 
 
+#: Stands for the ElementFraction columns, whose labels are bare element symbols ("Fe", "O").
+ELEMENT_FRACTIONS = "<element fractions>"
+
+
+def _symbols() -> frozenset:
+    from pymatgen.core.periodic_table import Element
+
+    return frozenset(e.symbol for e in Element)
+
+
 class DeltaRegressor(RegressorMixin, BaseEstimator):
-    """Ridge on the columns whose label contains one of ``base_patterns``, ``model`` on the residual.
+    """Ridge on the columns whose label contains one of ``base_patterns`` (``ELEMENT_FRACTIONS``: the
+    element-fraction columns), ``model`` on the residual.
 
     ``extensive``: multiply those columns by the "n sites" column when there is one, for per-cell
     targets such as Matbench's perovskite formation energy (eV per unit cell).
     """
 
-    def __init__(self, model=None, base_patterns=("chgnet energy_per_atom", "ElementFraction"),
+    def __init__(self, model=None, base_patterns=("chgnet energy_per_atom", ELEMENT_FRACTIONS),
                  feature_names=None, alpha=1e-3, extensive=True):
         self.model = model
         self.base_patterns = base_patterns
@@ -32,8 +43,10 @@ class DeltaRegressor(RegressorMixin, BaseEstimator):
     def _base_columns(self, n_features):
         if self.feature_names is None or len(self.feature_names) != n_features:
             return np.array([], dtype=int)
+        symbols = _symbols() if ELEMENT_FRACTIONS in self.base_patterns else frozenset()
         return np.array([i for i, lab in enumerate(self.feature_names)
-                         if any(p in lab for p in self.base_patterns)], dtype=int)
+                         if lab in symbols or any(p in lab for p in self.base_patterns if p != ELEMENT_FRACTIONS)],
+                        dtype=int)
 
     def _base(self, X):
         # Per-atom energies and fractions times the number of sites: extensive, like a per-cell target.
