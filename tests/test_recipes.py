@@ -51,13 +51,14 @@ def test_steels_recipe_runs_and_beats_its_baselines(tmp_path):
 
 def test_gated_regressor_predicts_exact_zeros():
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(400, 3))
+    X = rng.normal(size=(800, 3))
     y = np.where(X[:, 0] > 0, 1.0 + X[:, 1] ** 2, 0.0)
-    m = make_model("gated", "regression").fit(X[:300], y[:300])
-    p = m.predict(X[300:])
+    m = make_model("gated", "regression").fit(X[:600], y[:600])
+    p = m.predict(X[600:])
     assert m.gated_ and (p == 0).any() and (p > 0).any()
-    one = make_model("et", "regression").fit(X[:300], y[:300]).predict(X[300:])
-    assert np.abs(p - y[300:]).mean() < np.abs(one - y[300:]).mean()
+    ungated = clone(m).set_params(min_zero_fraction=1.1).fit(X[:600], y[:600])  # the same regressor on all rows
+    assert not ungated.gated_
+    assert np.abs(p - y[600:]).mean() < np.abs(ungated.predict(X[600:]) - y[600:]).mean()
     # zeros rare: the gate switches off and it is the regressor alone
     y2 = 1.0 + X[:, 1] ** 2
     m2 = clone(m).fit(X, y2)
