@@ -17,7 +17,7 @@ $(VENV)/.test-extras: $(BIN)/assay
 install: $(BIN)/assay
 
 run: $(BIN)/assay
-	$(BIN)/assay run matbench_expt_gap
+	$(BIN)/assay run matbench_expt_gap -j 2
 
 test: $(VENV)/.test-extras
 	$(BIN)/python -m pytest -q -n 2

@@ -98,6 +98,14 @@ def test_delta_finds_its_columns_in_the_perovskite_preset():
     assert labels.index("n sites") not in cols
 
 
+def test_preset_drops_columns_it_does_not_want(monkeypatch):
+    from assay.features import api
+
+    monkeypatch.setitem(api._DROP, "fractions", ("He", "Ne"))
+    fs = api.featurize(pd.Series(["Fe2O3", "NaCl"]), "fractions", progress=False)
+    assert "He" not in fs.X.columns and "Fe" in fs.X.columns and fs.X.shape[1] == 116
+
+
 def _perovskite(a_el, b_el, x_el, a=4.0):
     return Structure(Lattice.cubic(a), [a_el, b_el, x_el, x_el, x_el],
                      [[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
