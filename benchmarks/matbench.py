@@ -18,7 +18,6 @@ an interrupted benchmark resumes. Writes ``benchmarks/results/SCOREBOARD.md`` an
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -28,6 +27,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+
+from assay.store.atomic import atomic_write_json, atomic_write_text, read_json
 
 ROOT = Path(__file__).resolve().parent.parent
 CHALLENGE = ["matbench_expt_gap", "matbench_glass", "matbench_phonons", "matbench_perovskites",
@@ -40,8 +41,6 @@ BUDGET_S = {"matbench_perovskites": 90 * 60}  # the rest: 20 minutes
 
 def _data_file(task, data_dir: Path) -> str | None:
     """A copy beside the repository for tasks that are not bundled (perovskites)."""
-    if task.bundled:
-        return None
     f = data_dir / f"{task.name}.json.gz"
     return str(f) if f.is_file() else None
 
@@ -83,9 +82,7 @@ def run_one(a) -> int:
            "timings": res.timings, "run_folder": str(res.path), "submission": str(sub.relative_to(ROOT))
            if sub.is_file() and sub.is_relative_to(ROOT) else str(sub),
            "fresh_features": not a.reuse_cache, **extra_metrics}
-    tmp = out / f"{task.name}.json.tmp"
-    tmp.write_text(json.dumps(rec, indent=1, default=float))
-    tmp.replace(out / f"{task.name}.json")
+    atomic_write_json(out / f"{task.name}.json", rec)
     return 0
 
 
@@ -96,10 +93,7 @@ def _higher_is_better(metric: str) -> bool:
 
 
 def write_scoreboard(results: Path) -> pd.DataFrame:
-    rows = []
-    for f in sorted((results / "matbench").glob("*.json")):
-        r = json.loads(f.read_text())
-        rows.append(r)
+    rows = [read_json(f) for f in sorted((results / "matbench").glob("*.json"))]
     if not rows:
         return pd.DataFrame()
     order = {t: i for i, t in enumerate(CHALLENGE)}
@@ -111,9 +105,7 @@ def write_scoreboard(results: Path) -> pd.DataFrame:
         "target": TARGETS.get(r["task"], (None, None))[0], "leader_mean": r["leader_mean"],
         "fresh_features": r["fresh_features"],
         **{f"fold_{k}": v for k, v in enumerate(r["folds"])}} for r in rows])
-    tmp = results / "SCOREBOARD.csv.tmp"
-    csv.to_csv(tmp, index=False)
-    tmp.replace(results / "SCOREBOARD.csv")
+    atomic_write_text(results / "SCOREBOARD.csv", csv.to_csv(index=False))
 
     md = ["# assay on Matbench v0.1: scoreboard", "",
           "Official folds, the leaderboard's metric (`rocauc` is balanced accuracy of hard labels), mean ± std "
@@ -137,9 +129,7 @@ def write_scoreboard(results: Path) -> pd.DataFrame:
                   f"{r.get('peak_rss_mb') or 0:.0f} MB | {base} |")
     md += ["", "Per task: `benchmarks/results/matbench/<task>.json` (folds, timings, run folder) and "
            "`<task>.results.json.gz` (Matbench format)."]
-    tmp = results / "SCOREBOARD.md.tmp"
-    tmp.write_text("\n".join(md) + "\n")
-    tmp.replace(results / "SCOREBOARD.md")
+    atomic_write_text(results / "SCOREBOARD.md", "\n".join(md) + "\n")
     return csv
 
 
@@ -191,11 +181,11 @@ def main(argv=None) -> int:
         if os.waitstatus_to_exitcode(status) != 0:
             print(f"{task.name}: failed (exit {os.waitstatus_to_exitcode(status)})", file=sys.stderr)
             continue
-        rec = json.loads(done.read_text())
+        rec = read_json(done)
         rec["wall_s"] = wall
         rec["peak_rss_mb"] = usage.ru_maxrss / 1024  # the largest of the task's processes
         rec["within_budget"] = wall <= BUDGET_S.get(task.name, 20 * 60)
-        done.write_text(json.dumps(rec, indent=1, default=float))
+        atomic_write_json(done, rec)
         print(f"{task.name}: {rec['metric']} {rec['mean']:.4f} ± {rec['std']:.4f}  rank {rec['rank']}/{rec['of']}  "
               f"{wall / 60:.1f} min  {rec['peak_rss_mb']:.0f} MB", file=sys.stderr)
         write_scoreboard(results)

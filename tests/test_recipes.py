@@ -125,6 +125,15 @@ def test_site_roles_of_an_ideal_perovskite():
     assert len(f.featurize(s)) == len(f.feature_labels())
 
 
+def test_site_role_properties_are_the_magpie_preset_and_anions_are_structures():
+    from assay.features.composition import ElementProperty
+    from assay.features.sites import ANIONS, PROPS
+    from assay.features.structure import ANIONS as STRUCTURE_ANIONS
+
+    assert PROPS == ElementProperty.from_preset("magpie").features
+    assert ANIONS is STRUCTURE_ANIONS
+
+
 def test_site_roles_note_an_empty_role():
     from assay.features.structure import featurize_structures
 

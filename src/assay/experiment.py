@@ -254,7 +254,6 @@ class Experiment:
                        progress=progress)
         timings["featurize"] = time.perf_counter() - t0
         X = fs.X.to_numpy(dtype=float)
-        self._labels = list(fs.labels)
         y = ds.y()
         ids = np.asarray(ds.ids)
 
@@ -305,7 +304,8 @@ class Experiment:
 
         # -- folds x models x variants (persisted, resumable, parallel) --------------------
         t0 = time.perf_counter()
-        jobs, done = self._plan_jobs(ds, X, X_random, y, ids, split, folds, extra_folds, run_dir)
+        jobs, done = self._plan_jobs(ds, X, X_random, y, ids, split, folds, extra_folds, run_dir,
+                                      fs.labels)
         results = self._execute(jobs, done, run_dir, progress)
         timings["folds"] = time.perf_counter() - t0
         main = [r for r in results if r.get("kind", "main") == "main"]
@@ -326,7 +326,7 @@ class Experiment:
 
         # -- refit the primary model on all rows, for `assay predict` ----------------------
         t0 = time.perf_counter()
-        est, refit_info = self._refit(ds, X, y, run_dir)
+        est, refit_info = self._refit(ds, X, y, run_dir, fs.labels)
         joblib.dump({"model": est, "features": c.features, "input_type": ds.input_type,
                      "task_type": ds.task_type, "labels": fs.labels, "target": ds.target_name,
                      "model_name": c.primary, "params": refit_info["params"],
@@ -395,7 +395,7 @@ class Experiment:
         report = audit(ds, folds=folds, out_dir=run_dir / "audit")
         atomic_write_json(run_dir / "audit" / "audit.json", report.to_dict())
 
-    def _plan_jobs(self, ds, X, X_random, y, ids, split, folds, extra_folds, run_dir):
+    def _plan_jobs(self, ds, X, X_random, y, ids, split, folds, extra_folds, run_dir, labels):
         """Every (model, fold, variant) job not already on disk, and those that are."""
         c = self.config
         clf = ds.is_classification
@@ -408,7 +408,7 @@ class Experiment:
                 return
             job = {"task_type": ds.task_type, "seed": c.seed, "X": X, "y": y, "ids": ids,
                    "path": path, "dataset": ds, "cleaning": c.cleaning, "run_dir": run_dir,
-                   "threshold": False, "search": None, "feature_names": self._labels}
+                   "threshold": False, "search": None, "feature_names": list(labels)}
             job.update(kw)
             jobs.append(job)
 
@@ -560,7 +560,7 @@ class Experiment:
             atomic_write_json(run_dir / "search" / "summary.json",
                               {"strategy": self.config.search, "folds": rows})
 
-    def _refit(self, ds, X, y, run_dir):
+    def _refit(self, ds, X, y, run_dir, labels):
         """The primary model on all rows, tuned (if searched) by inner CV on all rows."""
         from .evaluation.search import choose_threshold, search_params
 
@@ -573,7 +573,7 @@ class Experiment:
                                 path=run_dir / "search" / c.primary / "all_rows.json")
             params = dict(rec["best"]["params"] or {})
         est = make_model(c.primary, ds.task_type, seed=c.seed, n_jobs=c.n_jobs,
-                         feature_names=self._labels, **params).fit(X, y)
+                         feature_names=list(labels), **params).fit(X, y)
         if ds.is_classification and c.threshold != "none" and c.primary != "dummy":
             threshold = choose_threshold(c.primary, ds.task_type, params, X, y, c.seed)
         return est, {"params": params, "threshold": threshold}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Recipe", "RECIPES", "BUDGETS", "recipe_for", "recipe_config"]
+__all__ = ["Recipe", "RECIPES", "BUDGETS", "recipe_config"]
 
 BUDGETS = ("fast", "default", "best")
 
@@ -58,12 +58,6 @@ RECIPES: dict[str, Recipe] = {
         "composition-fast", "lgbm",
         "composition only; decision threshold chosen inside each training fold for balanced accuracy"),
 }
-
-
-def recipe_for(task: str) -> Recipe | None:
-    from .data.tasks import get_task
-
-    return RECIPES.get(get_task(task).name)
 
 
 def recipe_config(task: str, budget: str = "default", **overrides):

@@ -13,14 +13,15 @@ from __future__ import annotations
 import numpy as np
 
 from ._matrix import source_table
+from .structure import ANIONS
 
 __all__ = ["SiteRoleProperties"]
 
-ANION_FORMERS = frozenset({"N", "O", "F", "S", "Cl", "Se", "Br", "I"})
-PROPS = ("Number", "MendeleevNumber", "AtomicWeight", "MeltingT", "Column", "Row", "CovalentRadius",
-         "Electronegativity", "NsValence", "NpValence", "NdValence", "NfValence", "NValence", "NsUnfilled",
-         "NpUnfilled", "NdUnfilled", "NfUnfilled", "NUnfilled", "GSvolume_pa", "GSbandgap", "GSmagmom",
-         "SpaceGroupNumber")
+PROPS = (  # the 22 properties of matminer's Magpie preset (tested equal)
+    "Number", "MendeleevNumber", "AtomicWeight", "MeltingT", "Column", "Row", "CovalentRadius",
+    "Electronegativity", "NsValence", "NpValence", "NdValence", "NfValence", "NValence", "NsUnfilled",
+    "NpUnfilled", "NdUnfilled", "NfUnfilled", "NUnfilled", "GSvolume_pa", "GSbandgap", "GSmagmom",
+    "SpaceGroupNumber")
 ROLES = ("A", "B", "X")
 ROLE_GAP = 1.02  # two cation roles only when their anion distances differ by more than this ratio
 CUTOFF = 8.0
@@ -32,7 +33,7 @@ class SiteRoleProperties:
     name = "SiteRoleProperties"
 
     def params(self) -> dict:
-        return {"props": list(PROPS), "anions": sorted(ANION_FORMERS), "gap": ROLE_GAP, "cutoff": CUTOFF, "v": 1}
+        return {"props": list(PROPS), "anions": sorted(ANIONS), "gap": ROLE_GAP, "cutoff": CUTOFF, "v": 1}
 
     def feature_labels(self) -> list[str]:
         labs = []
@@ -56,7 +57,7 @@ class SiteRoleProperties:
     def roles(self, s) -> np.ndarray:
         """Role index per site (0 = A, 1 = B, 2 = X) and each site's mean distance to its 6 nearest anions."""
         sym = [sp.symbol for sp in s.species]
-        anion = np.array([e in ANION_FORMERS for e in sym])
+        anion = np.array([e in ANIONS for e in sym])
         if not anion.any():  # no anion former: the most electronegative element plays the anion
             en = np.array([sp.X for sp in s.species])
             anion = en == en.max()

@@ -19,9 +19,9 @@ ELEMENT_FRACTIONS = "<element fractions>"
 
 
 def _symbols() -> frozenset:
-    from pymatgen.core.periodic_table import Element
+    from ..features.composition import ElementFraction
 
-    return frozenset(e.symbol for e in Element)
+    return frozenset(ElementFraction().feature_labels())
 
 
 class DeltaRegressor(RegressorMixin, BaseEstimator):
