@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from assay import Experiment
-from assay.config import RunConfig
+from assay.run.config import RunConfig
 from assay.data.leaderboard import rank_against
 from assay.data.tasks import get_task
 

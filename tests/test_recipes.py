@@ -14,7 +14,7 @@ from assay.features.sites import SiteRoleProperties
 from assay.models.delta import DeltaRegressor
 from assay.models.gated import ZeroGatedRegressor
 from assay.models.zoo import make_model
-from assay.recipes import RECIPES
+from assay.run.recipes import RECIPES
 
 
 def test_recipe_config_per_budget():

@@ -9,7 +9,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .data.errors import AssayError
+from .errors import AssayError
+from .run.config import RunConfig
+from .run.experiment import Experiment
+from .run.recipes import RECIPES, recipe_config
 from .ui import console, set_quiet
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -17,7 +20,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 
 def _fail(exc: Exception) -> None:
-    console.print(f"[red]error:[/] {exc}")
+    """The one error printer: the message is the user's text too (file names, cells), so it is
+    escaped, never read as rich markup."""
+    msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    console.print(f"[red]error:[/] {escape(str(msg))}")
     raise typer.Exit(2)
 
 
@@ -39,17 +45,29 @@ def tasks():
     console.print(t)
 
 
+DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".json", ".jsonl", ".parquet", ".pq", ".gz", ".bz2",
+                 ".xz", ".zip"}
+
+
+def _names(v: str | None) -> list[str] | None:
+    return None if v is None else [] if v.strip() == "none" else \
+        [x.strip() for x in v.split(",") if x.strip()]
+
+
 @app.command()
 def run(
     what: str = typer.Argument(..., help="A Matbench task (expt_gap), or a config.toml, or your data file"),
     data: Optional[Path] = typer.Option(None, help="Explicit data file for a Matbench task"),
     target: Optional[str] = typer.Option(None, help="Target column of your own data"),
     input_column: Optional[str] = typer.Option(None, help="Formula or structure column of your data"),
-    features: Optional[str] = typer.Option(None, help="Feature preset"),
-    models: Optional[str] = typer.Option(None, help="Comma-separated models (see `assay models`)"),
+    features: Optional[str] = typer.Option(None, help="Feature preset, or your featuriser: "
+                                           "module:attr or path/file.py:attr (comma-separate several)"),
+    models: Optional[str] = typer.Option(None, help="Comma-separated models: zoo names (`assay models`) "
+                                         "and your own as module:attr or path/file.py:attr"),
     primary: Optional[str] = typer.Option(None, help="The model to report/submit (declared up front)"),
     split: Optional[str] = typer.Option(None, help="official, kfold, stratified, loo, montecarlo, group, "
-                                        "cluster, loco (see `assay splits`)"),
+                                        "cluster, loco (see `assay splits`), column:<fold column>, or "
+                                        "your splitter as module:attr"),
     n_folds: Optional[int] = typer.Option(None, "--n-folds", help="Folds (or Monte Carlo repeats)"),
     extra_splits: Optional[str] = typer.Option(None, "--extra-splits",
                                                help="Also run these splits beside the main one, e.g. loco,cluster"),
@@ -66,7 +84,9 @@ def run(
     cluster: Optional[str] = typer.Option(None, help="Dask scheduler address, e.g. tcp://host:8786"),
     seed: Optional[int] = typer.Option(None),
     n_jobs: Optional[int] = typer.Option(None, "--n-jobs", "-j", help="Parallel processes"),
+    threads: Optional[int] = typer.Option(None, help="Threads inside each process (torch, BLAS); default 1"),
     out: Optional[Path] = typer.Option(None, help="Folder for run folders (default ./runs)"),
+    name: Optional[str] = typer.Option(None, help="Run name (a plain folder name; default: task + digest)"),
     force: bool = typer.Option(False, help="Discard finished folds and recompute"),
     budget: str = typer.Option("default", help="Matbench tasks: fast, default or best (adds a TPE search "
                                "of the recipe's model inside the training folds)"),
@@ -77,43 +97,33 @@ def run(
     """Run the whole workflow on a task, a config file or your own data.
 
     A Matbench task with no --features/--models/--primary runs its recipe (`assay recipes`).
+    Your own model, featuriser or splitter: pass an import reference (module:attr, with the
+    current folder importable, or path/to/file.py:attr) wherever a name is accepted.
     """
-    from dataclasses import fields
-
-    from .config import RunConfig
-    from .experiment import Experiment
-
     set_quiet(quiet)
     try:
         if what.endswith(".toml"):
             cfg = RunConfig.from_toml(what)
-        elif Path(what).suffix.lower() in {".csv", ".json", ".parquet", ".gz"} or Path(what).is_dir():
+        elif Path(what).suffix.lower() in DATA_SUFFIXES or Path(what).is_dir() or Path(what).is_file():
             cfg = RunConfig(data=what, target=target, input_column=input_column)
         elif recipe and features is None and models is None and primary is None:
-            from .recipes import recipe_config
-
             cfg = recipe_config(what, budget, data=str(data) if data else None)
         else:
             cfg = RunConfig(task=what, data=str(data) if data else None)
-        def names(v):
-            return None if v is None else [] if v.strip() == "none" else \
-                [x.strip() for x in v.split(",") if x.strip()]
-
-        overrides = {"features": features, "primary_model": primary, "split": split, "seed": seed,
-                     "n_jobs": n_jobs, "out_dir": str(out) if out else None, "n_folds": n_folds,
-                     "extra_splits": names(extra_splits), "search": search,
+        feats = _names(features)
+        overrides = {"features": (feats[0] if feats and len(feats) == 1 else feats) if features else None,
+                     "primary_model": primary, "split": split, "seed": seed,
+                     "n_jobs": n_jobs, "threads": threads, "out_dir": str(out) if out else None,
+                     "name": name, "n_folds": n_folds,
+                     "extra_splits": _names(extra_splits), "search": search,
                      "search_trials": trials, "search_seconds": search_seconds,
-                     "search_models": names(search_models), "controls": names(controls),
-                     "control_models": names(control_models), "learning_curve": learning_curve,
-                     "threshold": threshold, "cluster": cluster}
-        for k, v in overrides.items():
-            if v is not None:
-                setattr(cfg, k, v)
-        if models:
-            cfg.models = ["all"] if models == "all" else [m.strip() for m in models.split(",")]
-        cfg = RunConfig(**{f.name: getattr(cfg, f.name) for f in fields(cfg)})  # re-validate
+                     "search_models": _names(search_models), "controls": _names(controls),
+                     "control_models": _names(control_models), "learning_curve": learning_curve,
+                     "threshold": threshold, "cluster": cluster,
+                     "models": (["all"] if models == "all" else _names(models)) if models else None}
+        cfg = cfg.replace(**{k: v for k, v in overrides.items() if v is not None})
         result = Experiment(cfg).run(progress=not quiet, force=force)
-    except (AssayError, KeyError, ValueError, FileNotFoundError, ImportError) as exc:
+    except (AssayError, KeyError, ValueError, FileNotFoundError, ImportError, OSError) as exc:
         _fail(exc)
     _print_result(result)
 
@@ -148,8 +158,6 @@ def _print_result(result) -> None:
 @app.command()
 def recipes():
     """The per-task recipes `assay run TASK` uses by default, and why."""
-    from .recipes import RECIPES
-
     t = Table(title="recipes (assay run TASK; --budget fast|default|best; --no-recipe for the generic defaults)")
     for col in ("task", "features", "model", "baselines", "fast", "why"):
         t.add_column(col, overflow="fold")
@@ -214,16 +222,19 @@ def predict(run_dir: Path = typer.Argument(..., help="A finished run folder"),
             input_column: Optional[str] = typer.Option(None),
             output: Optional[Path] = typer.Option(None, "-o", help="Write predictions to this CSV")):
     """Predict new materials with a run's refit model."""
-    from .predict import predict_file
+    from .explanation.predict import predict_file, spreadsheet_safe
 
     try:
         df = predict_file(run_dir, data, input_column=input_column)
-    except (AssayError, KeyError, ValueError, FileNotFoundError) as exc:
+    except (AssayError, KeyError, ValueError, FileNotFoundError, OSError) as exc:
         _fail(exc)
     if output:
         from .store.atomic import atomic_write_text
 
-        atomic_write_text(output, df.to_csv(index=False))
+        try:
+            atomic_write_text(output, spreadsheet_safe(df).to_csv(index=False))
+        except OSError as exc:
+            _fail(AssayError(f"cannot write {output}: {exc.strerror}"))
     console.print(df.to_string(index=False))
 
 

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge
 
 from assay.evaluation.search import grid_points, search_params
-from assay.experiment import _run_fold_job
+from assay.run.fold import run_fold_job
 from assay.models import zoo
 from assay.models.zoo import ModelSpec
 

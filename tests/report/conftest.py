@@ -23,7 +23,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 def _config_kwargs(**wanted):
     """Only the settings this assay version's RunConfig knows (other stages add settings)."""
-    from assay.config import RunConfig
+    from assay.run.config import RunConfig
 
     known = {f.name for f in dataclasses.fields(RunConfig)}
     return {k: v for k, v in wanted.items() if k in known}

@@ -14,7 +14,7 @@ def cls_run(tmp_path_factory):
     import dataclasses
 
     from assay import Experiment
-    from assay.config import RunConfig
+    from assay.run.config import RunConfig
     from assay.data.loading import load_task
 
     tmp = tmp_path_factory.mktemp("cls")

@@ -45,11 +45,17 @@ class Task:
     @property
     def primary_metric(self) -> str:
         """The metric the leaderboard ranks by (its 'rocauc' is balanced accuracy)."""
-        return "rocauc" if self.is_classification else "mae"
+        return primary_metric(self.task_type)
 
     @property
     def short(self) -> str:
         return self.name.removeprefix("matbench_")
+
+
+def primary_metric(task_type: str) -> str:
+    """The one metric a run is judged by, everywhere: Matbench's MAE, or its 'rocauc' (ROC-AUC
+    of hard labels, which equals balanced accuracy) for classification."""
+    return "rocauc" if task_type == "classification" else "mae"
 
 
 def _t(name, input_type, target, unit, task_type, n, mad, sha, bundled=False, desc=""):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as skm
 
+from ..data.tasks import primary_metric  # noqa: F401 - the one definition, re-exported
+
 REGRESSION_METRICS = ["mae", "rmse", "mape", "max_error", "r2"]
 CLASSIFICATION_METRICS = ["accuracy", "balanced_accuracy", "f1", "rocauc", "roc_auc_true"]
 HIGHER_IS_BETTER = {"accuracy", "balanced_accuracy", "f1", "rocauc", "roc_auc_true", "r2"}

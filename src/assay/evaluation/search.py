@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..models.entries import resolve_model
 from ..store.atomic import atomic_write_json, read_json
 from . import metrics as M
 
@@ -144,13 +145,18 @@ def positive_proba(est, X) -> np.ndarray | None:
     return p[:, classes.index(1)] if 1 in classes else np.zeros(len(X))
 
 
-def inner_cv_score(model: str, task_type: str, params: dict, X, y, splits, seed: int) -> float:
-    from ..models.zoo import make_model
+def _entry(model):
+    """A zoo name or a ModelEntry (the user's own model) -> an entry that builds estimators."""
+    return resolve_model(model, model) if isinstance(model, str) else model
 
+
+def inner_cv_score(model, task_type: str, params: dict, X, y, splits, seed: int,
+                   feature_names=None) -> float:
+    entry = _entry(model)
     metric, _ = search_metric(task_type)
     vals = []
     for tr, va in splits:
-        est = make_model(model, task_type, seed=seed, **params).fit(X[tr], y[tr])
+        est = entry.build(task_type, seed, feature_names=feature_names, **params).fit(X[tr], y[tr])
         pred = est.predict(X[va])
         proba = positive_proba(est, X[va]) if task_type == "classification" else None
         s = M.score(task_type, y[va], pred, proba)
@@ -162,18 +168,18 @@ def inner_cv_score(model: str, task_type: str, params: dict, X, y, splits, seed:
 
 
 # --- the search -------------------------------------------------------------------------------------
-def search_params(model: str, task_type: str, X_train, y_train, *, strategy: str = "random",
+def search_params(model, task_type: str, X_train, y_train, *, strategy: str = "random",
                   n_trials: int = 20, seconds: float | None = None, inner_folds: int = 3,
-                  seed: int = 0, path: Path | str | None = None, space: dict | None = None) -> dict:
+                  seed: int = 0, path: Path | str | None = None, space: dict | None = None,
+                  feature_names=None) -> dict:
     """Search ``model``'s space on the given (outer-training) rows; returns the search record:
     ``{model, strategy, metric, higher_is_better, n_train, inner_folds, budget, trials:
     [{number, params, score, seconds}], best: {number, params, score}, done}``."""
-    from ..models.zoo import get_model_spec
-
-    space = get_model_spec(model).search_space if space is None else space
+    entry = _entry(model)
+    space = entry.search_space if space is None else space
     metric, higher = search_metric(task_type)
     X_train, y_train = np.asarray(X_train), np.asarray(y_train)
-    rec = {"model": model, "strategy": strategy, "metric": metric, "higher_is_better": higher,
+    rec = {"model": entry.name, "strategy": strategy, "metric": metric, "higher_is_better": higher,
            "n_train": int(len(y_train)), "inner_folds": inner_folds, "seed": seed,
            "budget": {"trials": n_trials, "seconds": seconds},
            "space": {k: list(v) for k, v in space.items()},
@@ -198,7 +204,8 @@ def search_params(model: str, task_type: str, X_train, y_train, *, strategy: str
             break
         t0 = time.perf_counter()
         try:
-            score, state = inner_cv_score(model, task_type, params, X_train, y_train, splits, seed), "complete"
+            score, state = inner_cv_score(entry, task_type, params, X_train, y_train, splits, seed,
+                                          feature_names), "complete"
         except Exception as exc:  # noqa: BLE001 - a failed candidate is recorded, not fatal
             score, state = float("nan"), f"failed: {type(exc).__name__}: {exc}"[:300]
         dt = time.perf_counter() - t0
@@ -225,18 +232,17 @@ def _save(path, rec) -> None:
 
 
 # --- decision threshold (classification) ------------------------------------------------------------
-def choose_threshold(model: str, task_type: str, params: dict, X_train, y_train, seed: int,
-                     inner_folds: int = 3) -> dict | None:
+def choose_threshold(model, task_type: str, params: dict, X_train, y_train, seed: int,
+                     inner_folds: int = 3, feature_names=None) -> dict | None:
     """Threshold on the positive-class probability that maximises balanced accuracy on inner
     out-of-fold probabilities of the training rows; None when the model gives no probabilities."""
-    from ..models.zoo import make_model
-
+    entry = _entry(model)
     X_train, y_train = np.asarray(X_train), np.asarray(y_train).astype(int)
     if len(np.unique(y_train)) < 2:
         return None
     oof = np.full(len(y_train), np.nan)
     for tr, va in inner_splits(task_type, y_train, inner_folds, seed):
-        est = make_model(model, task_type, seed=seed, **params).fit(X_train[tr], y_train[tr])
+        est = entry.build(task_type, seed, feature_names=feature_names, **params).fit(X_train[tr], y_train[tr])
         p = positive_proba(est, X_train[va])
         if p is None:
             return None

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from . import uncertainty as U
+from .predictor import build_predictor
+from .run_inputs import RunData
 from .domain import DomainModel, loco_splits
 from .groups import aggregate_by_group, feature_group
 from .importance import combine_folds, grouped_permutation_importance, permutation_importance_heldout
@@ -36,60 +38,6 @@ METHOD_NOTES = {
 }
 
 LEVELS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99)  # nominal coverages for the calibration plot
-
-
-# --- loading a run ---------------------------------------------------------------------------
-class RunData:
-    """The run's config, dataset, feature matrix and folds, rebuilt from the run folder."""
-
-    def __init__(self, run_dir, progress: bool = False):
-        from ..config import RunConfig
-        from ..experiment import Experiment
-        from ..features import featurize
-        from ..store.atomic import read_json
-
-        self.run_dir = Path(run_dir)
-        if not (self.run_dir / "config.toml").is_file():
-            from ..data.errors import AssayError
-
-            raise AssayError(f"{run_dir} is not a run folder (no config.toml)")
-        self.config = RunConfig.from_toml(self.run_dir / "config.toml")
-        self.dataset = Experiment(self.config).load_data(progress=progress)
-        ds = self.dataset
-        fs = featurize(ds.inputs, self.config.features, input_type=ds.input_type,
-                       n_jobs=self.config.n_jobs, progress=progress)
-        labels = fs.labels
-        fpath = self.run_dir / "features.json"
-        if fpath.is_file():
-            recorded = read_json(fpath).get("labels")
-            if recorded and set(recorded) <= set(labels):
-                labels = recorded
-        self.labels = list(labels)
-        self.X = fs.X[self.labels].to_numpy(dtype=float)
-        self.y = ds.y()
-        self.ids = np.asarray(ds.ids)
-        folds = read_json(self.run_dir / "folds.json")
-        tf = np.asarray(folds["test_fold"], dtype=int)
-        if len(tf) != len(self.y):
-            raise ValueError(f"{run_dir}: folds.json has {len(tf)} rows, the data {len(self.y)}")
-        self.split = folds.get("split", "")
-        self.folds = [(np.flatnonzero((tf != k) & (tf >= 0)), np.flatnonzero(tf == k))
-                      for k in range(int(tf.max()) + 1)]
-        self.model_name = self.config.primary
-        self.task_type = ds.task_type
-        self.seed = self.config.seed
-
-    def make_model(self):
-        from ..models.zoo import make_model
-
-        return make_model(self.model_name, self.task_type, seed=self.seed, n_jobs=1, feature_names=self.labels)
-
-    def training_rows(self, train):
-        """Training rows after the run's cleaning steps (applied to training rows only)."""
-        from ..experiment import _clean_training_rows
-
-        rows, y_train, _ = _clean_training_rows(self.dataset, train, self.y, self.config.cleaning)
-        return np.asarray(rows), np.asarray(y_train)
 
 
 # --- regression uncertainty on one fold ------------------------------------------------------
@@ -317,7 +265,7 @@ def explain_run(run_dir, *, alpha: float = 0.1, n_inner: int = 5, shap_rows: int
     rows.to_parquet(out / "rows.parquet", index=False)
     common = {"run_id": rd.run_dir.name, "task": rd.dataset.name, "model": rd.model_name,
               "task_type": rd.task_type, "split": rd.split, "n_folds": len(rd.folds),
-              "seed": rd.seed, "features": rd.config.features}
+              "seed": rd.seed, "features": rd.features_text}
     written = []
 
     def write(name, obj):
@@ -465,44 +413,3 @@ def _write_matbench_uncertainty(rd: RunData, rows: pd.DataFrame, out: Path, writ
     written.append("matbench_results_with_uncertainty.json.gz")
 
 
-# --- the predictor `assay predict` uses ------------------------------------------------------
-def build_predictor(rd: RunData, *, alpha: float = 0.1, n_inner: int = 5, opts: dict | None = None):
-    """Fit conformal intervals (or calibrated probabilities) and the domain model on all rows
-    and save them to RUN/trust/predictor.joblib."""
-    import joblib
-
-    opts = opts or {"n_neighbors": 5, "error_quantile": 0.8, "calibration_method": "isotonic"}
-    rows, y = rd.training_rows(np.arange(len(rd.y)))
-    X = rd.X[rows]
-    inputs = rd.dataset.inputs.iloc[rows]
-    full = None
-    mpath = rd.run_dir / "model.joblib"
-    if mpath.is_file() and not rd.config.cleaning:
-        bundle = joblib.load(mpath)
-        if bundle.get("labels") == rd.labels and bundle.get("model_name") == rd.model_name:
-            full = bundle["model"]
-    pred = {"task_type": rd.task_type, "labels": rd.labels, "features": rd.config.features,
-            "input_type": rd.dataset.input_type, "alpha": alpha, "model_name": rd.model_name}
-    if rd.task_type == "regression":
-        kind = "forest" if full is not None and U.is_forest(full) else "knn"
-        cr = U.ConformalRegressor(rd.make_model(), method="cv+", alpha=alpha, n_folds=n_inner,
-                                  difficulty=kind, point="full", random_state=rd.seed)
-        cr.fit(X, y, full_model=full)
-        pred["conformal"] = cr
-        oof_err, splits = np.abs(y - cr.oof_pred_), cr.splits_
-    else:
-        from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-        cal = U.calibrated_classifier(rd.make_model(), method=opts["calibration_method"], cv=3).fit(X, y)
-        pred["calibrated"] = cal
-        splits = list(StratifiedKFold(3, shuffle=True, random_state=rd.seed).split(X, y))
-        oof = cross_val_predict(rd.make_model(), X, y, cv=splits, method="predict_proba")[:, -1]
-        oof_err = np.abs(y - oof)
-    dm = DomainModel(n_neighbors=opts["n_neighbors"], error_quantile=opts["error_quantile"])
-    pred["domain"] = dm.fit(X, inputs, oof_error=oof_err, splits=splits)
-    out = rd.run_dir / "trust"
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "predictor.joblib.tmp"
-    joblib.dump(pred, tmp)
-    tmp.replace(out / "predictor.joblib")
-    return pred

@@ -57,7 +57,7 @@ import matplotlib.pyplot as plt
 
 import assay
 from assay import Experiment
-from assay.config import RunConfig
+from assay.run.config import RunConfig
 
 RUN = Path({str(r.path)!r})  # the recorded run (used only to compare and to show later-stage artifacts)
 CONFIG_TOML = """
@@ -226,7 +226,7 @@ p.reindex(p["error"].abs().sort_values(ascending=False).index).head(15)
     # 9. reproducibility
     cells.append(_md(f"## 9. {secs['reproducibility'].title}\n\n{_bullets(secs['reproducibility'])}"))
     cells.append(_code('''
-from assay.experiment import machine_info, package_versions
+from assay.run.provenance import machine_info, package_versions
 
 print(json.dumps({"versions": package_versions(), "machine": machine_info(),
                   "data": ds.source.get("sha256"), "seed": config.seed,

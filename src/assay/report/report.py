@@ -1161,7 +1161,7 @@ def cli_equivalent(r: RunData) -> str | None:
     """The same run as command-line flags, when every setting has a plain flag; else None."""
     import dataclasses
 
-    from ..config import RunConfig
+    from ..run.config import RunConfig
 
     c = r.config
     try:

@@ -7,8 +7,6 @@ score that is not derived from what is on disk.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import tomllib
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,38 +15,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-REQUIRED = ("config.toml", "run.json", "dataset.json", "folds.json", "scores.csv", "summary.json",
-            "predictions.parquet")
+from ..data.tasks import get_task, primary_metric
+from ..errors import RunFolderError
+from ..evaluation.metrics import CLASSIFICATION_METRICS, HIGHER_IS_BETTER, REGRESSION_METRICS
+from ..models.zoo import ZOO
+from ..run.folder import RunFolder, sha256_file
+from ..run.resolve import load_dataset
+
+__all__ = ["RunData", "RunFolderError", "sha256_file"]
 
 #: Trust artifacts (written by ``assay explain RUN``) that the report knows by name.
 TRUST_JSON = ("importance.json", "surrogate.json", "uncertainty.json", "domain.json")
 TRUST_PNG = ("shap_summary.png", "calibration.png", "error_vs_distance.png", "reliability.png")
-
-
-class RunFolderError(FileNotFoundError):
-    """The folder is not a finished assay run."""
-
-
-def _read_json(path: Path):
-    if not path.is_file():
-        return None
-    try:
-        if path.suffix == ".gz":
-            import gzip
-
-            with gzip.open(path, "rt") as fh:
-                return json.load(fh)
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -56,22 +34,20 @@ class RunData:
     path: Path
 
     def __post_init__(self):
-        self.path = Path(self.path).resolve()
-        missing = [n for n in REQUIRED if not (self.path / n).is_file()]
-        if missing:
-            raise RunFolderError(
-                f"{self.path} is not a finished assay run (missing {', '.join(missing)}); "
-                f"run `assay run ...` first, or let an interrupted run finish.")
+        self.folder = RunFolder(self.path)
+        self.path = self.folder.path
+        self.folder.require_finished()
         with open(self.path / "config.toml", "rb") as fh:
             self.config: dict = tomllib.load(fh)
-        self.run: dict = _read_json(self.path / "run.json") or {}
-        self.dataset: dict = _read_json(self.path / "dataset.json") or {}
-        self.folds: dict = _read_json(self.path / "folds.json") or {}
-        self.features: dict = _read_json(self.path / "features.json") or {}
-        self.audit: dict | None = _read_json(self.path / "audit" / "audit.json")
-        self.summary: dict = _read_json(self.path / "summary.json") or {}
-        self.scores: pd.DataFrame = pd.read_csv(self.path / "scores.csv")
-        self.predictions: pd.DataFrame = pd.read_parquet(self.path / "predictions.parquet")
+        f = self.folder
+        self.run: dict = f.run_info()
+        self.dataset: dict = f.dataset_info()
+        self.folds: dict = f.read_json("folds.json", default={}) or {}
+        self.features: dict = f.read_json("features.json", default={}) or {}
+        self.audit: dict | None = f.read_json("audit/audit.json")
+        self.summary: dict = f.summary()
+        self.scores: pd.DataFrame = f.scores()
+        self.predictions: pd.DataFrame = f.predictions()
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -95,13 +71,11 @@ class RunData:
     def primary_model(self) -> str:
         if self.run.get("primary_model"):
             return self.run["primary_model"]
-        from ..config import RunConfig
-
-        return RunConfig(**self.config).primary
+        return self.folder.read_config().primary
 
     @property
     def primary_metric(self) -> str:
-        return self.run.get("primary_metric") or ("rocauc" if self.is_classification else "mae")
+        return self.run.get("primary_metric") or primary_metric(self.task_type)
 
     @property
     def models(self) -> list[str]:
@@ -122,8 +96,6 @@ class RunData:
     @cached_property
     def task(self):
         """The Matbench Task, or None for the user's own data."""
-        from ..data.tasks import get_task
-
         name = self.config.get("task")
         if not name:
             return None
@@ -147,27 +119,24 @@ class RunData:
 
     @property
     def higher_is_better(self) -> bool:
-        from ..evaluation.metrics import HIGHER_IS_BETTER
-
         return self.primary_metric in HIGHER_IS_BETTER
 
     def metric_list(self) -> list[str]:
-        from ..evaluation.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
-
         first = next(iter(self.summary.values()), {})
         pref = CLASSIFICATION_METRICS if self.is_classification else REGRESSION_METRICS
         ordered = [self.primary_metric] + [m for m in pref if m != self.primary_metric]
         return [m for m in ordered if m in first]
 
     def is_baseline(self, model: str) -> bool:
-        from ..models.zoo import ZOO
-
-        spec = ZOO.get(model)
+        rec = (self.run.get("models") or {}).get(model)
+        if rec is not None and rec.get("kind") != "zoo":
+            return False  # the user's own model is a contender, never a baseline
+        spec = ZOO.get(rec["text"] if rec else model)
         return bool(spec and spec.is_baseline)
 
     # -- optional artifacts from later stages -------------------------------------------
     def optional_json(self, rel: str):
-        return _read_json(self.path / rel)
+        return self.folder.read_json(rel)
 
     @cached_property
     def comparison(self) -> dict | None:
@@ -187,7 +156,7 @@ class RunData:
         for mdir in sorted(p for p in root.iterdir() if p.is_dir()):
             recs = []
             for f in sorted(mdir.glob("fold_*.json"), key=lambda p: _fold_no(p.stem)):
-                d = _read_json(f)
+                d = self.folder.read_json(f)
                 if isinstance(d, dict):
                     d.setdefault("fold", _fold_no(f.stem))
                     recs.append(d)
@@ -213,12 +182,12 @@ class RunData:
             for p in sorted(x for x in sdir.iterdir() if x.is_dir()):
                 rows = []
                 for f in sorted(p.glob("folds/*/fold_*.json")):
-                    d = _read_json(f) or {}
+                    d = self.folder.read_json(f) or {}
                     if isinstance(d.get("scores"), dict):
                         rows.append({"model": d.get("model", f.parent.name),
                                      "fold": d.get("fold", _fold_no(f.stem)), **d["scores"]})
                 entry = out.setdefault(p.name, {"summary": {}, "n_folds": None, "overlap": None})
-                info = _read_json(p / "folds.json") or {}
+                info = self.folder.read_json(p / "folds.json") or {}
                 entry["description"] = info.get("description", "")
                 entry["n_folds"] = entry.get("n_folds") or info.get("n_folds")
                 entry["overlap"] = entry.get("overlap") or info.get("overlap")
@@ -241,7 +210,7 @@ class RunData:
         if not root.is_dir():
             return out
         for p in sorted(root.glob("*.json")):
-            d = _read_json(p)
+            d = self.folder.read_json(p)
             if d is not None:
                 out["json" if p.name in TRUST_JSON else "other_json"][p.name] = d
         for p in sorted(root.glob("*.png")):
@@ -257,7 +226,7 @@ class RunData:
         out = []
         mdir = self.path / "folds" / self.primary_model
         for f in sorted(mdir.glob("fold_*.json"), key=lambda p: _fold_no(p.stem)):
-            d = _read_json(f) or {}
+            d = self.folder.read_json(f) or {}
             if d.get("cleaning"):
                 out.append({"fold": d.get("fold", _fold_no(f.stem)), "log": d["cleaning"]})
         return out
@@ -267,11 +236,7 @@ class RunData:
         """id -> composition text (reduced formula for structures); None if the data cannot
         be reloaded (the report then shows ids only)."""
         try:
-            from ..config import RunConfig
-            from ..experiment import Experiment
-
-            cfg = RunConfig(**self.config)
-            ds = Experiment(cfg).load_data(progress=False)
+            ds = load_dataset(self.folder.read_config().materialise(), progress=False)
         except Exception:  # noqa: BLE001 - the data may have moved; the report says so
             return None
         out = {}
@@ -298,7 +263,7 @@ class RunData:
     def file_checksums(self) -> dict[str, str]:
         out = {}
         for rel in ("predictions.parquet", "results.json.gz", "scores.csv", "summary.json",
-                    "config.toml", "model.joblib"):
+                    "config.toml", "model.joblib"):  # the files a reviewer would check
             p = self.path / rel
             if p.is_file():
                 out[rel] = sha256_file(p)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..data.tasks import get_task
+from .config import RunConfig
+
 __all__ = ["Recipe", "RECIPES", "BUDGETS", "recipe_config"]
 
 BUDGETS = ("fast", "default", "best")
@@ -62,9 +65,6 @@ RECIPES: dict[str, Recipe] = {
 
 def recipe_config(task: str, budget: str = "default", **overrides):
     """The RunConfig of a task's recipe at a budget; keyword overrides win (e.g. n_jobs, out_dir)."""
-    from .config import RunConfig
-    from .data.tasks import get_task
-
     if budget not in BUDGETS:
         raise ValueError(f"budget must be one of {BUDGETS}, not {budget!r}")
     name = get_task(task).name

@@ -5,6 +5,8 @@ import html
 import json
 
 from ..data.dataset import Dataset
+from ..data.leaderboard import rank_against
+from ..data.tasks import primary_metric
 from ..store.atomic import atomic_write_text
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}
@@ -26,10 +28,10 @@ def _fmt(x, nd=4):
 def write_summary_html(result, ds: Dataset) -> str:
     metrics = ["mae", "rmse", "mape", "max_error", "r2"] if not ds.is_classification else \
         ["rocauc", "balanced_accuracy", "accuracy", "f1", "roc_auc_true"]
-    primary = "rocauc" if ds.is_classification else "mae"
+    primary = primary_metric(ds.task_type)
     feats = result.path / "features.json"
     preset = json.loads(feats.read_text()).get("preset") if feats.is_file() else None
-    preset = preset or result.config.features
+    preset = str(preset or result.config.features)
     rows = []
     for model, s in result.summary.items():
         cells = "".join(f"<td>{_fmt(s[m]['mean'])} ± {_fmt(s[m]['std'])}</td>" for m in metrics if m in s)
@@ -42,8 +44,6 @@ def write_summary_html(result, ds: Dataset) -> str:
         for m, r in folds.iterrows())
     lb_html = ""
     if ds.task is not None:
-        from ..data.leaderboard import rank_against
-
         s = result.summary[result.config.primary][primary]
         lb = rank_against(ds.task.name, f"assay {result.config.primary} ({preset})",
                           s["mean"], s["std"])
@@ -61,7 +61,7 @@ def write_summary_html(result, ds: Dataset) -> str:
 <style>{CSS}</style></head><body>
 <h1>{html.escape(ds.name)}: {html.escape(ds.target_name)}{unit}</h1>
 <p>{len(ds)} rows, {ds.input_type} input, {ds.task_type}. Features: <code>{html.escape(preset)}</code>.
-Split: <code>{html.escape(split)}</code> ({result.scores['fold'].nunique()} folds). Seed {result.config.seed}.
+Split: <code>{html.escape(str(split))}</code> ({result.scores['fold'].nunique()} folds). Seed {result.config.seed}.
 Primary model (declared before testing): <b>{html.escape(result.config.primary)}</b>.</p>
 <h2>Scores (fold mean ± std, ddof=0)</h2><table><tr><th>model</th>{header}</tr>{''.join(rows)}</table>
 <h2>Per-fold {primary}</h2><table><tr><th>model</th>{''.join(f'<th>fold {k}</th>' for k in folds.columns)}</tr>{fold_rows}</table>

@@ -1,0 +1,119 @@
+"""Step 1 of a run: from what the user asked (a RunConfig) to what will run (a ResolvedRun).
+
+Loads the data, turns every model into a ModelEntry (zoo, reference, estimator, factory),
+declares the primary model before any test fold is seen, and names the run by a digest of the
+config *and the data's content*: edit the data file and the same command makes a new run instead
+of resuming folds computed on the old data.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data.dataset import Dataset
+from ..data.loading import load_task
+from ..data.tasks import primary_metric
+from ..data.user import load_user_data
+from ..errors import PluginError
+from ..models.entries import ModelEntry, check_task_type, resolve_models
+from ..models.zoo import available_models
+from .config import RunConfig, check_run_name
+from .folder import RunFolder
+
+
+def load_dataset(c: RunConfig, progress: bool = True) -> Dataset:
+    """The Dataset a config names (a Matbench task, or the user's file)."""
+    if c.task:
+        return load_task(c.task, c.data, progress=progress)
+    return load_user_data(c.data, c.target, input_column=c.input_column, id_column=c.id_column,
+                          task_type=c.task_type, structures_dir=c.structures_dir)
+
+
+def data_sha256(ds: Dataset) -> str:
+    """A hash of the rows themselves (ids, inputs, targets): what the run was computed on."""
+    h = hashlib.sha256()
+    h.update(pd.util.hash_pandas_object(pd.Series(np.asarray(ds.ids, dtype=str)), index=False).values.tobytes())
+    h.update(pd.util.hash_pandas_object(ds.target.reset_index(drop=True).astype(str), index=False).values.tobytes())
+    if ds.input_type == "composition":
+        h.update(pd.util.hash_pandas_object(ds.inputs.reset_index(drop=True).astype(str),
+                                            index=False).values.tobytes())
+    else:
+        sha = (ds.source or {}).get("sha256")
+        if sha:  # the file's own checksum covers every structure; str() of 18,928 cells is slow
+            h.update(str(sha).encode())
+        else:
+            for s in ds.inputs:
+                h.update(str(s).encode())
+    return h.hexdigest()
+
+
+@dataclass
+class ResolvedRun:
+    """Everything a run needs, decided before any fold is fitted."""
+
+    config: RunConfig  # a copy; the caller's config is never changed
+    dataset: Dataset
+    models: dict[str, ModelEntry]
+    primary: str
+    metric: str
+    data_sha256: str
+    run_id: str
+    folder: RunFolder
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.models)
+
+    @property
+    def higher_is_better(self) -> bool:
+        from ..evaluation.metrics import HIGHER_IS_BETTER
+
+        return self.metric in HIGHER_IS_BETTER
+
+
+def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: bool = True) -> ResolvedRun:
+    c = config.materialise()  # plugin records from config.toml -> objects (or a named error)
+    paths = {k: str(Path(v).expanduser().resolve()) for k in ("data", "structures_dir")
+             if (v := getattr(c, k)) and Path(v).expanduser().exists()}
+    if paths:  # stored absolute: predict, explain and report work from any folder
+        c = c.replace(**paths)
+    ds = dataset if dataset is not None else load_dataset(c, progress=progress)
+    primary_declared = c.primary_model
+    if not isinstance(c.models, dict) and list(c.models) == ["all"]:
+        c = c.replace(models=available_models(ds.task_type),
+                      primary_model=primary_declared or "lgbm")
+    models = resolve_models(c.models, c.search_spaces)
+    for e in models.values():
+        check_task_type(e, ds.task_type, c.seed)
+    primary = c.primary_model or c.primary
+    if primary not in models:
+        raise PluginError(f"primary model {primary!r} is not among the models: {', '.join(models)}")
+    if c.primary_model is None:
+        c = c.replace(primary_model=primary)
+    for name in (c.search_models or []):
+        if name not in models:
+            raise PluginError(f"search_models names {name!r}, which is not among the models")
+    sha = data_sha256(ds)
+    if c.name:
+        check_run_name(c.name)
+    stem = c.name or (c.task.removeprefix("matbench_") if c.task else Path(str(c.data)).stem)
+    run_id = f"{stem}-{c.digest(sha)}"
+    out = Path(c.out_dir).expanduser().resolve()
+    folder = RunFolder(out / run_id)
+    if folder.path.parent != out:  # belt and braces: the name was checked above
+        raise PluginError(f"run folder {folder.path} would leave {out}")
+    return ResolvedRun(c, ds, models, primary, primary_metric(ds.task_type), sha, run_id, folder)
+
+
+def searched_models(r: ResolvedRun) -> list[str]:
+    """Models the nested search tunes: those named, else every non-baseline with a space."""
+    c = r.config
+    if c.search == "none":
+        return []
+    names = r.names if c.search_models is None else [m for m in c.search_models if m in r.models]
+    return [m for m in names if r.models[m].search_space
+            and (c.search_models is not None or not r.models[m].is_baseline)]
