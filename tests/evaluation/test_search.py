@@ -8,9 +8,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge
 
 from assay.evaluation.search import grid_points, search_params
+from assay.models.entries import resolve_model
 from assay.run.fold import run_fold_job
-from assay.models import zoo
-from assay.models.zoo import ModelSpec
+from assay.run.records import FoldJob, FoldSpec
 
 FITTED_ROWS: list[np.ndarray] = []
 
@@ -31,10 +31,8 @@ class SpyRidge(RegressorMixin, BaseEstimator):
 
 
 @pytest.fixture
-def spy(monkeypatch):
+def spy():
     FITTED_ROWS.clear()
-    monkeypatch.setitem(zoo.ZOO, "spy", ModelSpec("spy", "linear", "spy", lambda t, s, n: SpyRidge(),
-                                                  {"alpha": ("log", 0.01, 100.0)}))
     return FITTED_ROWS
 
 
@@ -46,12 +44,15 @@ def test_search_sees_only_outer_training_rows(strategy, spy, steels, tmp_path):
     rng = np.random.default_rng(0)
     test = np.sort(rng.choice(len(ds), 60, replace=False))
     train = np.setdiff1d(np.arange(len(ds)), test)
-    job = {"model": "spy", "fold": 0, "task_type": "regression", "seed": 0, "X": Xid, "y": y,
-           "ids": np.asarray(ds.ids), "train": train, "test": test, "dataset": ds, "cleaning": [],
-           "path": tmp_path / "folds" / "spy" / "fold_0.json", "run_dir": tmp_path,
-           "search": {"strategy": strategy, "n_trials": 4, "seconds": None, "inner_folds": 3,
-                      "path": tmp_path / "search" / "spy" / "fold_0.json"}}
-    out = _run_fold_job(job)
+    # the user's own estimator with the search space the user passes
+    entry = resolve_model("spy", SpyRidge(), {"alpha": ("log", 0.01, 100.0)})
+    spec = FoldSpec("main", "spy", 0, "kfold", train, test, str(tmp_path / "folds" / "spy" / "fold_0.json"),
+                    search={"strategy": strategy, "n_trials": 4, "seconds": None, "inner_folds": 3,
+                            "path": str(tmp_path / "search" / "spy" / "fold_0.json")})
+    rows = np.concatenate([train, test])  # a worker receives only its fold's rows
+    job = FoldJob(spec, entry, "regression", 0, Xid[rows], y[rows], len(train),
+                  np.asarray(ds.ids)[test], None, run_dir=str(tmp_path))
+    out = run_fold_job(job).to_dict()
     n_trials = 3 if strategy == "grid" else 4  # a 1-d grid has 3 points
     assert len(spy) == n_trials * 3 + 1  # trials x 3 inner folds, then one refit
     seen = np.concatenate(spy)
