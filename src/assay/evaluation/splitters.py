@@ -210,7 +210,7 @@ def _check_folds(folds, n: int, what: str) -> None:
         raise ValueError(f"split {what} gave no folds for {n} rows")
     for k, (tr, te) in enumerate(folds):
         for part, idx in (("train", tr), ("test", te)):
-            if idx.ndim != 1 or idx.dtype.kind not in "iu":
+            if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
                 raise bad(k, f"{part} must be a 1-d array of integer row indices, got "
                              f"dtype {idx.dtype} and shape {idx.shape}")
             if len(idx) and (idx.min() < 0 or idx.max() >= n):
