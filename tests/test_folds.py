@@ -2,8 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assay.data.folds import folds_to_labels, official_folds, reference_fold_labels, verify_official_folds
+from assay.data.folds import (MatbenchFolds, folds_to_labels, official_folds, reference_fold_labels,
+                              verify_official_folds)
 from assay.data.loading import load_task
+from assay.data.tasks import get_task
 
 AVAILABLE = ["expt_gap", "expt_is_metal", "glass", "steels", "phonons", "perovskites"]
 
@@ -27,6 +29,11 @@ def test_regenerated_folds_equal_official(name, shared_dir):
     assert sorted(allt.tolist()) == list(range(len(y)))
     for train, test in folds:
         assert not set(train) & set(test)
+    # the scikit-learn splitter gives the same folds, from y alone or with an X
+    cv = MatbenchFolds(get_task(name).task_type)
+    assert cv.get_n_splits() == 5
+    for X in (None, np.zeros((len(y), 3))):
+        assert np.array_equal(folds_to_labels(list(cv.split(X, y)), len(y)), reference_fold_labels(name))
 
 
 def test_shuffled_classification_rows_are_detected():
@@ -41,3 +48,10 @@ def test_reference_exists_for_all_13_tasks():
 
     for t in TASKS.values():
         assert len(reference_fold_labels(t.name)) == t.n_samples
+
+
+def test_matbench_folds_arguments():
+    with pytest.raises(ValueError, match="stratifies on y"):
+        list(MatbenchFolds("classification").split(np.zeros((10, 1))))
+    with pytest.raises(ValueError, match="task_type"):
+        list(MatbenchFolds("ranking").split(None, np.zeros(10)))
