@@ -22,7 +22,8 @@ class RunData:
             raise RunFolderError(f"{run_dir} is not a run folder (no config.toml)")
         self.folder.require_finished()
         self.config = self.folder.read_config()
-        resolved = resolve_run(self.config, progress=progress)
+        objects = self.folder.load_pickle("plugins.pkl") if self.folder.has("plugins.pkl") else None
+        resolved = resolve_run(self.config, progress=progress, objects=objects)
         self.resolved = resolved
         self.dataset = ds = resolved.dataset
         c = resolved.config

@@ -236,7 +236,7 @@ class RunData:
         """id -> composition text (reduced formula for structures); None if the data cannot
         be reloaded (the report then shows ids only)."""
         try:
-            ds = load_dataset(self.folder.read_config().materialise(), progress=False)
+            ds = load_dataset(self.folder.read_config(), progress=False)
         except Exception:  # noqa: BLE001 - the data may have moved; the report says so
             return None
         out = {}

@@ -226,14 +226,38 @@ class RunConfig:
         except TypeError as exc:
             raise ConfigError(f"{source}: {exc}") from None
 
-    def materialise(self) -> "RunConfig":
-        """Plugin records from config.toml turned back into the objects (PluginError if not)."""
+    def materialise(self, objects: dict | None = None) -> "RunConfig":
+        """Plugin records from config.toml turned back into the objects (PluginError if not).
+
+        ``objects`` (the run folder's ``plugins.pkl``: the user's objects as the run pickled
+        them) stand in for records config.toml alone cannot re-create."""
+        objects = objects or {}
         models = self.models
         if isinstance(models, dict):
-            models = {n: (v.recreate("model") if _is_record(v) else v) for n, v in models.items()}
-        feats = self.features.recreate("featurizer") if _is_record(self.features) else self.features
-        split = self.split.recreate("splitter") if _is_record(self.split) else self.split
-        return self.replace(models=models, features=feats, split=split)
+            have = objects.get("models", {})
+            models = {n: (have[n] if n in have and _is_record(v) else
+                          v.recreate("model") if _is_record(v) else v) for n, v in models.items()}
+        out = {"models": models}
+        for key, what in (("features", "featurizer"), ("split", "splitter")):
+            v = getattr(self, key)
+            if _is_record(v):
+                v = objects[key] if key in objects else v.recreate(what)
+            out[key] = v
+        return self.replace(**out)
+
+    def user_objects(self) -> dict:
+        """The user's Python objects in this config (what ``plugins.pkl`` keeps)."""
+        out: dict = {}
+        if isinstance(self.models, dict):
+            objs = {n: v for n, v in self.models.items() if not isinstance(v, str) and not _is_record(v)}
+            if objs:
+                out["models"] = objs
+        for key in ("features", "split"):
+            v = getattr(self, key)
+            if not isinstance(v, str) and not _is_record(v) and not (
+                    isinstance(v, list) and all(isinstance(x, str) for x in v)):
+                out[key] = v
+        return out
 
 
 class PluginRecord(dict):

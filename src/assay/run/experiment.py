@@ -31,7 +31,7 @@ from ..data.folds import verify_official_folds
 from ..evaluation.controls import random_features
 from ..evaluation.parallel import run_jobs
 from ..evaluation.search import choose_threshold, search_params
-from ..evaluation.splitters import SPLITS, default_split, is_partition, make_splits, split_overlap
+from ..evaluation.splitters import SPLITS, describe_split, is_partition, make_splits, split_overlap
 from ..features import featurize
 from ..store.database import RunDatabase
 from ..ui import progress_bar, say
@@ -84,7 +84,7 @@ class Experiment:
         self.resolved: ResolvedRun | None = None
 
     def load_data(self, progress: bool = True) -> Dataset:
-        self.dataset = load_dataset(self.config.materialise(), progress=progress)
+        self.dataset = load_dataset(self.config, progress=progress)
         return self.dataset
 
     def resolve(self, progress: bool = True) -> ResolvedRun:
@@ -124,8 +124,11 @@ class Experiment:
     # -- the steps --------------------------------------------------------------------------
     def _steps(self, r: ResolvedRun, progress, timings, t_start, started, db) -> RunResult:
         f, c, ds = r.folder, r.config, r.dataset
-        f.write_config(c)
         f.write_run_info({"run_id": r.run_id, "status": "running", "started": started})
+        f.write_config(c)
+        objects = c.user_objects()
+        if objects:  # explain, predict and report use these where config.toml cannot rebuild them
+            f.write_pickle("plugins.pkl", objects)
         say(f"run [bold]{r.run_id}[/] -> {f.path}")
         f.write_json("dataset.json", _dataset_info(ds, r.data_sha256))
 
@@ -217,9 +220,9 @@ class Experiment:
 
     def _split(self, r: ResolvedRun, X):
         c, ds, f = r.config, r.dataset, r.folder
-        split = default_split(ds) if c.split == "auto" else c.split
+        split = r.split
         folds = make_splits(split, ds, n_folds=c.n_folds, seed=c.seed, X=X)
-        split_name = split if isinstance(split, str) else type(split).__name__
+        split_name = describe_split(split)
         info = fold_info(split_name, folds, ds)
         if split == "official":
             info["verified_against_official"] = bool(verify_official_folds(ds.name, ds.y()))
@@ -229,7 +232,7 @@ class Experiment:
         f.write_json("folds.json", info)
         extra_folds, extra_info = {}, {}
         for sp in c.extra_splits:
-            if sp == split:
+            if sp == split_name:
                 continue
             extra_folds[sp] = make_splits(sp, ds, n_folds=c.n_folds, seed=c.seed, X=X)
             extra_info[sp] = fold_info(sp, extra_folds[sp], ds)

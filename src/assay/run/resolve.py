@@ -19,6 +19,8 @@ from ..data.loading import load_task
 from ..data.tasks import primary_metric
 from ..data.user import load_user_data
 from ..errors import PluginError
+from ..evaluation.splitters import COLUMN_PREFIX, SPLITS, default_split
+from ..references import is_reference, resolve
 from ..models.entries import ModelEntry, check_task_type, resolve_models
 from ..models.zoo import available_models
 from .config import RunConfig, check_run_name
@@ -63,6 +65,7 @@ class ResolvedRun:
     data_sha256: str
     run_id: str
     folder: RunFolder
+    split: object = None  # a split name, "column:<name>", or a CV splitter object
 
     @property
     def names(self) -> list[str]:
@@ -75,8 +78,9 @@ class ResolvedRun:
         return self.metric in HIGHER_IS_BETTER
 
 
-def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: bool = True) -> ResolvedRun:
-    c = config.materialise()  # plugin records from config.toml -> objects (or a named error)
+def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: bool = True,
+                objects: dict | None = None) -> ResolvedRun:
+    c = config.materialise(objects)  # plugin records from config.toml -> objects (or a named error)
     paths = {k: str(Path(v).expanduser().resolve()) for k in ("data", "structures_dir")
              if (v := getattr(c, k)) and Path(v).expanduser().exists()}
     if paths:  # stored absolute: predict, explain and report work from any folder
@@ -97,6 +101,9 @@ def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: boo
     for name in (c.search_models or []):
         if name not in models:
             raise PluginError(f"search_models names {name!r}, which is not among the models")
+    split = resolve_split(c.split, ds)
+    for sp in c.extra_splits:
+        resolve_split(sp, ds)
     sha = data_sha256(ds)
     if c.name:
         check_run_name(c.name)
@@ -106,7 +113,33 @@ def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: boo
     folder = RunFolder(out / run_id)
     if folder.path.parent != out:  # belt and braces: the name was checked above
         raise PluginError(f"run folder {folder.path} would leave {out}")
-    return ResolvedRun(c, ds, models, primary, primary_metric(ds.task_type), sha, run_id, folder)
+    return ResolvedRun(c, ds, models, primary, primary_metric(ds.task_type), sha, run_id, folder,
+                       split)
+
+
+def resolve_split(spec, ds: Dataset):
+    """A split name (checked now, before anything is written), ``column:<name>``, a reference
+    to the user's splitter (a class is instantiated with no arguments), or a splitter object."""
+    if isinstance(spec, str):
+        if spec == "auto":
+            return default_split(ds)
+        if spec.startswith(COLUMN_PREFIX) or spec in SPLITS:
+            return spec
+        if is_reference(spec):
+            obj = resolve(spec, "splitter").obj
+            obj = obj() if isinstance(obj, type) else obj
+        else:
+            from ..references import entry_points
+
+            if spec not in entry_points("splitter"):
+                raise KeyError(f"Unknown split {spec!r}; known: {', '.join(SPLITS)}, column:<name>, "
+                               "or your splitter as module:attr")
+            obj = resolve(spec, "splitter").obj
+            obj = obj() if isinstance(obj, type) else obj
+        spec = obj
+    if not (hasattr(spec, "split") and hasattr(spec, "get_n_splits")):
+        raise PluginError(f"split {spec!r} is not a cross-validator (needs split() and get_n_splits())")
+    return spec
 
 
 def searched_models(r: ResolvedRun) -> list[str]:
