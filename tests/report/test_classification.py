@@ -43,7 +43,7 @@ def test_classification_report(cls_run, monkeypatch, tmp_path):
     sec = {s.id: s for s in sections}
     assert "Not applicable" in sec["leaderboard"].html
     assert "Most confident wrong predictions" in sec["outliers"].html
-    items = {i.question: i.answer for i in b.facts["checklist"]}
+    items = {i.question: i.answer for i in b.facts.checklist}
     assert items["Is the data source named, with a public address?"] == "no"
     assert items["Is the result placed against published results on the same folds?"] == "n/a"
     assert items["Were target outliers identified and their handling stated?"] == "n/a"

@@ -1,6 +1,7 @@
 """assay report / slides / compare on one small finished run (steels, dummy + lgbm)."""
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import re
@@ -64,7 +65,7 @@ def test_model_choice_is_argued_from_the_numbers(small_run):
 
 def test_checklist_answers_every_item_with_evidence_and_a_link(small_run):
     b, sections, doc = build_report(small_run)
-    items = b.facts["checklist"]
+    items = b.facts.checklist
     assert len(items) >= 25
     cats = {i.category for i in items}
     assert cats == {"Data sources", "Data cleaning", "Data representations", "Model choice",
@@ -99,12 +100,84 @@ def test_missing_artifacts_are_reported_as_not_run(run_copy):
                  "interpretation, uncertainty and domain of applicability"):
         assert f'data-missing="{step}"' in doc, step
     assert "assay explain" in doc
-    items = {i.question: i.answer for i in b.facts["checklist"]}
+    items = {i.question: i.answer for i in b.facts.checklist}
     assert items["Is a control (random features or shuffled target) reported?"] == "no"
     assert items["Is the model's complexity related to the data size (learning curve)?"] == "no"
     assert items["Are prediction uncertainties and a domain of applicability given?"] == "no"
     # the paired tests fall back to the fold scores, and say so
     assert "computed here from scores.csv" in doc
+
+
+def test_paired_tests_are_read_from_comparison_json_not_recomputed(small_run, monkeypatch):
+    import assay.report.evidence as evidence
+
+    comp = json.loads((small_run / "comparison.json").read_text())
+
+    def no_recompute(*a, **k):
+        raise AssertionError("the report recomputed a pair that comparison.json holds")
+
+    monkeypatch.setattr(evidence, "paired_test", no_recompute)
+    b, sections, doc = build_report(small_run)
+    assert len(b.paired) == len(comp["rows"]) and comp["rows"]
+    for p, row in zip(b.paired, comp["rows"]):
+        assert (p["a"], p["b"], p["p_ttest"], p["p_wilcoxon"], p["wins"], p["source"]) == (
+            row["model"], row["versus"], row["p_ttest"], row["p_wilcoxon"], row["folds_better"],
+            "comparison.json")
+    assert "Source: comparison.json." in {s.id: s for s in sections}["model-choice"].html
+
+
+def test_a_pair_missing_from_comparison_json_is_computed_with_the_one_paired_test(run_copy):
+    from assay.evaluation.stats import paired_test
+    from assay.report.builder import ReportBuilder
+
+    comp = json.loads((run_copy / "comparison.json").read_text())
+    row = next(r for r in comp["rows"] if (r["model"], r["versus"]) == ("lgbm", "dummy"))
+    comp["rows"] = [r for r in comp["rows"] if r is not row]
+    (run_copy / "comparison.json").write_text(json.dumps(comp))
+    b = ReportBuilder(run_copy)
+    got = next(p for p in b.paired if (p["a"], p["b"]) == ("lgbm", "dummy"))
+    assert got["source"] == "computed here from scores.csv" and got["kind"] == "baseline"
+    t = b.run.fold_table()
+    want = paired_test(t.loc["lgbm"], t.loc["dummy"], b.run.higher_is_better)
+    assert (got["p_ttest"], got["p_wilcoxon"], got["wins"], got["verdict"]) == (
+        want["p_ttest"], want["p_wilcoxon"], want["folds_better"], want["verdict"])
+    # the same test on the same fold scores: the run's own numbers come back
+    assert got["p_ttest"] == pytest.approx(row["p_ttest"], rel=1e-9)
+    assert got["p_wilcoxon"] == pytest.approx(row["p_wilcoxon"], rel=1e-9)
+    assert got["gain"] == pytest.approx(row["mean_gain"], rel=1e-9)
+    sections = b.build()
+    html = {s.id: s for s in sections}["model-choice"].html
+    assert "lgbm against dummy: computed here from scores.csv, with the same test" in html
+
+
+def test_report_facts_are_typed(small_run):
+    from assay.report.facts import ReportFacts
+
+    b, sections, doc = build_report(small_run)
+    assert isinstance(b.facts, ReportFacts)
+    rank, n = b.facts.rank
+    assert 1 <= rank <= n and f"rank <b>{rank} of {n}</b>" in doc
+    alg, mu, sd = b.facts.lb_best
+    assert isinstance(alg, str) and mu > 0 and sd >= 0
+    assert b.facts.command == f"assay run {small_run.resolve() / 'config.toml'}"
+    assert b.facts.checklist and b.facts.seconds is None  # set by write_report only
+
+
+def test_split_reasons_and_cli_flags_follow_their_sources():
+    """The report keeps why a split is used and which option sets a config field; what splits
+    exist and what options `assay run` has are defined elsewhere and must not drift."""
+    import typer.main
+
+    from assay import RunConfig
+    from assay.cli import app
+    from assay.evaluation.splitters import SPLITS
+    from assay.report.report import CLI_FLAGS, SPLIT_WHY
+
+    assert set(SPLIT_WHY) == set(SPLITS)
+    run = typer.main.get_command(app).commands["run"]
+    opts = {o for p in run.params for o in p.opts}
+    assert set(CLI_FLAGS.values()) <= opts
+    assert set(CLI_FLAGS) <= {f.name for f in dataclasses.fields(RunConfig)}
 
 
 def _write_trust(run: Path) -> None:
@@ -146,7 +219,7 @@ def test_trust_artifacts_are_rendered(run_copy):
         assert fig in b.figures, fig
     assert "MagpieData mean Number" in sec.html and "0.897" in sec.html and "290" in sec.html
     assert "151" in {s.id: s for s in sections}["training"].html  # LOCO from domain.json
-    items = {i.question: i.answer for i in b.facts["checklist"]}
+    items = {i.question: i.answer for i in b.facts.checklist}
     assert items["Are prediction uncertainties and a domain of applicability given?"] == "yes"
     assert items["Is the model interpreted (feature importance or surrogate)?"] == "yes"
 
@@ -239,6 +312,13 @@ def test_compare_pairs_folds_and_refuses_to_pair_different_folds(small_run, run_
     # same predictions: every paired difference of the primary models is zero
     name = f"{run_copy.name}:lgbm"
     assert np.allclose(info["paired"][name], 0.0)
+    # tested by the package's one paired test, once in each direction
+    same = info["tests"][name]
+    assert same["better"]["p_ttest"] == same["worse"]["p_ttest"] == 1.0
+    dummy = info["tests"][f"{run_copy.name}:dummy"]
+    assert dummy["worse"]["beats"] and not dummy["better"]["beats"]
+    assert dummy["better"]["p_ttest"] + dummy["worse"]["p_ttest"] == pytest.approx(1.0)
+    assert "p (entry better)" in doc and "p (entry worse)" in doc
     # folds that differ are named and not paired
     p = pd.read_parquet(run_copy / "predictions.parquet")
     p["fold"] = (p["fold"] + 1) % 5

@@ -13,8 +13,9 @@ random-features   the model on features that carry no chemistry but the same wid
 scrambled-target  the model on the real features with the training targets randomly permuted
                   (test targets untouched): what a model scores by fitting noise.
 
-``compare`` pairs fold scores (folds are identical across models and controls) and runs a
-one-sided paired t-test and, with at least 5 folds, a one-sided Wilcoxon signed-rank test.
+``compare`` pairs fold scores (folds are identical across models and controls) and runs
+:func:`assay.evaluation.stats.paired_test` (one-sided paired t-test and, with at least 5 folds, a
+one-sided Wilcoxon signed-rank test) on each pair.
 """
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ import math
 
 import numpy as np
 
+from .stats import ALPHA, paired_test  # noqa: F401 - paired_test is re-exported here
+
 CONTROLS = ("random-features", "scrambled-target")
-ALPHA = 0.05
 
 
 def random_features(dataset, width: int, seed: int = 0) -> tuple[np.ndarray, str]:
@@ -65,46 +67,6 @@ def scramble(y_train, seed: int, fold: int) -> np.ndarray:
 
 
 # --- paired comparison -------------------------------------------------------------------------------
-def paired_test(a, b, higher_is_better: bool) -> dict:
-    """Is ``a`` better than ``b`` over paired folds? One-sided tests; p-values None where n is
-    too small (t-test n < 2; Wilcoxon n < 5, where even a clean sweep cannot reach p < 0.05)."""
-    from scipy import stats
-
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    ok = np.isfinite(a) & np.isfinite(b)
-    a, b = a[ok], b[ok]
-    gain = (a - b) if higher_is_better else (b - a)  # positive: a is better
-    n = len(gain)
-    out = {"n_folds": int(n), "mean_gain": float(gain.mean()) if n else float("nan"),
-           "folds_better": int((gain > 0).sum()), "p_ttest": None, "p_wilcoxon": None}
-    if n >= 2:
-        if np.allclose(gain, gain[0]):
-            out["p_ttest"] = 0.0 if gain[0] > 0 else 1.0
-        else:
-            out["p_ttest"] = float(stats.ttest_1samp(gain, 0.0, alternative="greater").pvalue)
-    if n >= 5:
-        import warnings
-
-        if np.all(gain == 0):
-            out["p_wilcoxon"] = 1.0
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                try:
-                    out["p_wilcoxon"] = float(stats.wilcoxon(gain, alternative="greater").pvalue)
-                except ValueError:
-                    out["p_wilcoxon"] = 1.0
-    ps = [p for p in (out["p_ttest"], out["p_wilcoxon"]) if p is not None]
-    out["beats"] = bool(n >= 2 and out["mean_gain"] > 0 and out["p_ttest"] is not None
-                        and out["p_ttest"] < ALPHA)
-    out["verdict"] = ("better" if out["beats"] else
-                      "not significantly better" if n >= 2 and out["mean_gain"] > 0 else
-                      "not better" if n >= 2 else "too few folds to test")
-    if not ps:
-        out["verdict"] = "too few folds to test"
-    return out
-
-
 def compare(fold_scores: dict[str, list[float]], controls: dict[str, dict[str, list[float]]],
             baselines: list[str], metric: str, higher_is_better: bool) -> dict:
     """``fold_scores``: model -> metric per fold; ``controls``: model -> control -> per fold.

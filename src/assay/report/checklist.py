@@ -108,7 +108,7 @@ def build_checklist(b) -> list[Item]:  # b: ReportBuilder (after the other secti
     base = [m for m in r.models if r.is_baseline(m)]
     add(C, "Is the model compared with trivial baselines?", "yes" if base else "no",
         f"baselines: {esc(', '.join(base))}" if base else "no baseline model in this run", "model-choice")
-    ctr = b._controls()
+    ctr = b.controls
     add(C, "Is a control (random features or shuffled target) reported?", "yes" if ctr else "no",
         f"controls: {esc(', '.join(ctr))}" if ctr else "not run (no comparison.json)", "model-choice")
     declared = bool(r.config.get("primary_model"))
@@ -116,7 +116,7 @@ def build_checklist(b) -> list[Item]:  # b: ReportBuilder (after the other secti
         f"primary model {esc(r.primary_model)} "
         + ("named in the config" if declared else "set by rule: the last non-baseline model listed"),
         "model-choice")
-    lc = b._curves()
+    lc = b.curves
     add(C, "Is the model's complexity related to the data size (learning curve)?", "yes" if lc else "no",
         "learning curve in the run" if lc else "not run (no learning_curve.json)", "training")
 
@@ -140,7 +140,7 @@ def build_checklist(b) -> list[Item]:  # b: ReportBuilder (after the other secti
         "yes" if ov else "no",
         f"{ov['mean_chemsys_seen_share']:.0%} of test rows have their chemical system in training; "
         f"{ov['mean_formula_seen_share']:.0%} their formula" if ov else "no overlap in the audit", "data")
-    cross = b._duplicates_across_folds()
+    cross = b.duplicates_across_folds
     if cross is not None:
         add(C, "Leakage: are duplicates split across training and test folds counted?", "yes",
             f"{cross[0]} of {cross[1]} duplicate groups have members in different folds", "data")
@@ -161,7 +161,7 @@ def build_checklist(b) -> list[Item]:  # b: ReportBuilder (after the other secti
         esc(", ".join(k for k in ("importance.json", "surrogate.json") if k in tj)) or "not run (no trust/)",
         "interpretation")
     if r.task is not None:
-        rk = b.facts.get("rank")
+        rk = b.facts.rank
         add(C, "Is the result placed against published results on the same folds?", "yes",
             f"rank {rk[0]} of {rk[1]} on the Matbench leaderboard" if rk else "leaderboard table", "leaderboard")
     else:

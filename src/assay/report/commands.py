@@ -20,7 +20,7 @@ def _human(n: int) -> str:
 def make_report(run_dir, notebook: bool = True, submission: bool = True, execute: bool = False) -> dict:
     """Everything ``assay report`` writes; returns {artifact: path} plus timings."""
     from ..store.atomic import atomic_write_text
-    from .report import build_report
+    from .builder import build_report
 
     t0 = time.perf_counter()
     b, sections, doc = build_report(run_dir)

@@ -2,6 +2,8 @@
 
 Differences are paired fold by fold only when the runs tested the same rows in the same folds
 (checked row by row); otherwise the page says so and shows unpaired numbers alone.
+Paired differences are tested with assay's one paired test
+(:func:`assay.evaluation.stats.paired_test`), once in each direction.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import numpy as np
 
 from . import figures as F
 from ..evaluation.metrics import HIGHER_IS_BETTER
+from ..evaluation.stats import paired_test
 from .html import CSS, Raw, data_uri, esc, figure, finding, pm, table
 from .run_data import RunData
 
@@ -85,29 +88,32 @@ def compare_runs(run_dirs: list, metric: str | None = None) -> tuple[str, dict]:
         folds = ref["folds"]
         rows = [[f"{e['run']}:{e['model']}"] + list(e["values"]) for e in entries]
         parts.append(f"<h2>Per fold ({esc(metric)})</h2>" + table(rows, ["entry"] + [f"fold {k}" for k in folds]))
-    # paired differences
-    from scipy import stats
-
-    diffs, prow = {}, []
+    # paired differences, tested by the package's one paired test in each direction
+    diffs, tests, prow = {}, {}, []
     for e in entries:
         if e is ref or not e["same_folds"] or len(e["values"]) != len(ref["values"]):
             continue
         d = e["values"] - ref["values"]
         name = f"{e['run']}:{e['model']}"
         diffs[name] = d
-        p = float(stats.ttest_rel(e["values"], ref["values"]).pvalue) if np.std(d) > 0 else float("nan")
-        better = int(np.sum(d > 0) if hib else np.sum(d < 0))
-        prow.append([name, float(d.mean()), float(d.std()), p, f"{better}/{len(d)}",
+        better = paired_test(e["values"], ref["values"], hib)  # H1: the entry is better
+        worse = paired_test(ref["values"], e["values"], hib)  # H1: the entry is worse
+        tests[name] = {"better": better, "worse": worse}
+        prow.append([name, float(d.mean()), float(d.std()), better["p_ttest"], worse["p_ttest"],
+                     f"{better['folds_better']}/{better['n_folds']}",
                      "better" if (d.mean() > 0) == hib and d.mean() != 0 else "worse" if d.mean() != 0 else "same"])
     uris = {}
     if diffs:
         parts.append(f"<h2>Paired fold differences (entry − {esc(ref_name)})</h2>" + table(
-            prow, ["entry", f"mean Δ{metric}", "std Δ", "paired t-test p", "folds better", "on average"]))
+            prow, ["entry", f"mean Δ{metric}", "std Δ", "p (entry better)", "p (entry worse)",
+                   "folds better", "on average"]))
         uri = data_uri(F.paired_differences(diffs, metric, ref_name))
         uris["paired"] = uri
         parts.append(figure("paired", uri, "Per-fold differences against the reference; a cloud "
                             "entirely on one side of zero is a consistent difference."))
-        parts.append("<p class=note>With 5 folds a paired t-test has little power and its folds share "
+        parts.append("<p class=note>p: one-sided paired t-tests over folds, one for each direction "
+                     "(the same test as the run's comparison.json; the smaller of the two is half the "
+                     "two-sided p). With 5 folds a paired t-test has little power and its folds share "
                      "training rows, so p-values are optimistic; read the fold counts beside them.</p>")
     sm = {f"{e['run']}:{e['model']}": {metric: {"mean": e["mean"], "std": e["std"]}} for e in entries}
     uri = data_uri(F.model_comparison(sm, metric, list(sm), ref_name, set()))
@@ -121,7 +127,8 @@ def compare_runs(run_dirs: list, metric: str | None = None) -> tuple[str, dict]:
 {''.join(parts)}
 <footer>Generated {esc(now)} by assay compare; every number is read or derived from the run folders.</footer>
 </main></body></html>"""
-    info = {"metric": metric, "reference": ref_name, "same_folds": same, "paired": {k: v.tolist() for k, v in diffs.items()}}
+    info = {"metric": metric, "reference": ref_name, "same_folds": same, "paired": {k: v.tolist() for k, v in diffs.items()},
+            "tests": tests}
     return doc, info
 
 

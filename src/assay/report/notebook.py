@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .report import ReportBuilder, Section
+from .builder import ReportBuilder, Section
 
 
 def _md(text: str) -> dict:
@@ -195,7 +195,7 @@ table[table["is_ours"]]
         cells.append(_code('print("Not applicable: own data has no public leaderboard.")'))
 
     # 7. checklist
-    items = b.facts.get("checklist", [])
+    items = b.facts.checklist
     import re
 
     lines = ["| item | answer | evidence |", "|---|---|---|"]

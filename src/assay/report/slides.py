@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from .html import esc, fmt
-from .report import ReportBuilder
+from .builder import ReportBuilder
+from .evidence import mean_std
 
 SLIDE_CSS = """
 *{box-sizing:border-box}html,body{margin:0;height:100%;background:#222}
@@ -41,12 +42,6 @@ e.preventDefault();s[i].scrollIntoView({behavior:'smooth'});});
 """
 
 
-def _ms(d, metric):
-    if isinstance(d, dict) and isinstance(d.get(metric), dict):
-        return d[metric].get("mean"), d[metric].get("std")
-    return None, None
-
-
 def _slide(sid: str, title: str, bullets: list[str], fig=None, n: int = 0, total: int = 0,
            foot: str = "") -> str:
     ul = "<ul>" + "".join(f"<li>{b}</li>" for b in bullets) + "</ul>"
@@ -65,7 +60,7 @@ def build_slides(run_dir) -> str:
     r = b.run
     F = b.figures
     prim, metric = r.primary_model, r.primary_metric
-    pmu, psd = b._mean(prim)
+    pmu, psd = b.mean(prim)
     foot = esc(f"assay · {r.run_id}")
     head = f"{r.target_label}" + (f" — {r.task.name}" if r.task else "")
 
@@ -78,8 +73,8 @@ def build_slides(run_dir) -> str:
     # 1 problem
     b1 = [f"Predict <b>{esc(r.target_label)}</b> from the {esc(r.dataset.get('input_type'))}: "
           f"{n:,} rows, {esc(r.task_type)}."]
-    if "lb_best" in b.facts:
-        alg, mu, sd = b.facts["lb_best"]
+    if b.facts.lb_best:
+        alg, mu, sd = b.facts.lb_best
         b1.append(f"Leaderboard best: {esc(alg)}, {esc(metric)} {fmt(mu)} ± {fmt(sd)}.")
     if r.task is not None and r.task.mad:
         b1.append(f"Predicting the mean gives MAE ≈ {fmt(r.task.mad)} (MAD of the target).")
@@ -109,16 +104,16 @@ def build_slides(run_dir) -> str:
     # 3 model choice
     b3 = []
     for m in r.models:
-        mu, sd = b._mean(m)
+        mu, sd = b.mean(m)
         if np.isfinite(mu):
             b3.append(f"{'<b>' if m == prim else ''}{esc(m)}{'</b>' if m == prim else ''}"
                       f"{' (baseline)' if r.is_baseline(m) else ''}: {fmt(mu)} ± {fmt(sd)}")
-    for p in b._paired():
+    for p in b.paired:
         if p.get("kind") == "control" and p.get("a") == prim:
             ok = p.get("beats")
             b3.append(f"{'Beats' if ok else 'Does <b>not</b> beat'} control {esc(str(p['b']).split('[')[-1].rstrip(']'))}"
                       f" (p = {fmt(p.get('p_ttest'))}, {p.get('wins')}/{p.get('n_folds')} folds)")
-    if not b._controls():
+    if not b.controls:
         b3.append("Controls: not run")
     slides.append(("model-choice", "Model choice", b3[:7], pick("model-comparison")))
     # 4 training and testing
@@ -131,21 +126,21 @@ def build_slides(run_dir) -> str:
         v = tbl.loc[prim].to_numpy(float)
         b4.append(f"{esc(prim)} per fold: {fmt(np.nanmin(v))} to {fmt(np.nanmax(v))} {esc(metric)}.")
     for name, e in r.extra_splits.items():
-        mu, _ = _ms(e["summary"].get(prim), metric)
+        mu, _ = mean_std(e["summary"].get(prim), metric)
         if mu is not None:
             b4.append(f"Under {esc(name)}: {fmt(mu)} (vs {fmt(pmu)}).")
-    lc = b._curves()
+    lc = b.curves
     if lc and prim in lc and len(lc[prim]["mean"]) >= 2:
         c = lc[prim]
         b4.append(f"Learning curve: {fmt(c['mean'][-2])} → {fmt(c['mean'][-1])} from "
                   f"{int(c['n_train'][-2])} to {int(c['n_train'][-1])} rows.")
     slides.append(("training", "Training and testing", b4, pick("parity", "roc", "confusion", "per-fold")))
     # 5 leaderboard
-    if r.task is not None and "rank" in b.facts:
-        rk, nlb = b.facts["rank"]
+    if r.task is not None and b.facts.rank:
+        rk, nlb = b.facts.rank
         b5 = [f"<b>Rank {rk} of {nlb}</b> on Matbench v0.1 ({esc(r.task.name)})."]
-        if "lb_best" in b.facts:
-            alg, mu, _ = b.facts["lb_best"]
+        if b.facts.lb_best:
+            alg, mu, _ = b.facts.lb_best
             b5.append(f"Gap to the best ({esc(alg)}): {fmt(abs(pmu - mu))} {esc(metric)}.")
         if r.is_classification:
             b5.append("Leaderboard 'rocauc' = balanced accuracy (hard labels).")
@@ -159,14 +154,14 @@ def build_slides(run_dir) -> str:
              f"over {r.n_folds} folds."]
     base = [m for m in r.models if r.is_baseline(m) and m != prim and m in r.summary]
     if base:
-        bmu = b._mean(base[0])[0]
+        bmu = b.mean(base[0])[0]
         if np.isfinite(bmu) and bmu:
-            concl.append(f"{abs(pmu - bmu) / abs(bmu):.0%} {'better' if b._better(pmu, bmu) else 'worse'} "
+            concl.append(f"{abs(pmu - bmu) / abs(bmu):.0%} {'better' if b.better(pmu, bmu) else 'worse'} "
                          f"than the {esc(base[0])} baseline ({fmt(bmu)}).")
-    if "rank" in b.facts:
-        rk, n = b.facts["rank"]
+    if b.facts.rank:
+        rk, n = b.facts.rank
         concl.append(f"Rank {rk} of {n} on the Matbench leaderboard.")
-    items = b.facts.get("checklist", [])
+    items = b.facts.checklist
     nos = [i for i in items if i.answer == "no"]
     concl.append(f"Reporting checklist: {sum(i.answer == 'yes' for i in items)} yes, {len(nos)} no"
                  + (f" (open: {esc('; '.join(i.question.rstrip('?') for i in nos[:3]))}"

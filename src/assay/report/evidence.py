@@ -1,0 +1,156 @@
+"""Numbers the report, the slides and the checklist share, read from the run folder's artifacts.
+
+Nothing here fits or scores a model. The paired tests come from ``comparison.json`` (written by
+``assay run``); only a pair of the primary model that the file does not hold is computed here,
+from the fold scores in ``scores.csv``, with the one test of the package
+(:func:`assay.evaluation.stats.paired_test`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..evaluation.stats import paired_test
+from .run_data import RunData
+
+COMPARISON_SOURCE = "comparison.json"
+COMPUTED_SOURCE = "computed here from scores.csv"
+
+
+def mean_std(c, metric):
+    """(mean, std) of ``metric`` from the shapes a summary entry may take; (None, None) if absent."""
+    if isinstance(c, dict):
+        if metric in c and isinstance(c[metric], dict):
+            return c[metric].get("mean"), c[metric].get("std", float("nan"))
+        if "mean" in c and (c.get("metric") in (None, metric)):
+            return c.get("mean"), c.get("std", float("nan"))
+        for k in ("summary", "scores"):
+            if isinstance(c.get(k), dict):
+                return mean_std(c[k], metric)
+        if metric in c and isinstance(c[metric], list):
+            v = np.asarray(c[metric], float)
+            return float(np.nanmean(v)), float(np.nanstd(v))
+    return None, None
+
+
+def controls(run: RunData) -> dict[str, tuple[float, float]]:
+    """Controls (random features, scrambled target) from comparison.json:
+    "model [control]" -> (mean, std) of the primary metric."""
+    comp = run.comparison
+    out = {}
+    if not isinstance(comp, dict) or not isinstance(comp.get("controls"), dict):
+        return out
+    metric = run.primary_metric
+    summ = comp["controls"].get("summary") or {}
+    for model, by in summ.items():
+        for variant, d in (by or {}).items():
+            mu, sd = mean_std(d, metric)
+            if mu is not None:
+                out[f"{model} [{variant}]"] = (mu, sd)
+    if not out:  # fold scores only
+        for model, by in (comp["controls"].get("fold_scores") or {}).items():
+            for variant, v in (by or {}).items():
+                a = np.asarray(v, float)
+                if a.size and np.isfinite(a).any():
+                    out[f"{model} [{variant}]"] = (float(np.nanmean(a)), float(np.nanstd(a)))
+    return out
+
+
+def paired(run: RunData) -> list[dict]:
+    """Paired tests over the same folds: comparison.json's rows (every model against the
+    baselines and its controls), then the primary model against every other model that the file
+    does not pair it with, computed from scores.csv by ``stats.paired_test``. Each row says
+    where it came from (``source``)."""
+    out = []
+    comp = run.comparison
+    if isinstance(comp, dict) and isinstance(comp.get("rows"), list):
+        for x in comp["rows"]:
+            if not isinstance(x, dict):
+                continue
+            out.append({"a": x.get("model"), "b": x.get("versus"), "kind": x.get("kind", ""),
+                        "mean_a": x.get("mean_model"), "mean_b": x.get("mean_versus"),
+                        "gain": x.get("mean_gain"), "p_ttest": x.get("p_ttest"),
+                        "p_wilcoxon": x.get("p_wilcoxon"), "wins": x.get("folds_better"),
+                        "n_folds": x.get("n_folds"), "verdict": x.get("verdict", ""),
+                        "beats": x.get("beats"), "source": COMPARISON_SOURCE})
+    t = run.fold_table()
+    prim = run.primary_model
+    if prim not in t.index:
+        return out
+    have = {(p["a"], p["b"]) for p in out}
+    for m in t.index:
+        if m == prim or (prim, m) in have:
+            continue
+        a, b = t.loc[prim].to_numpy(float), t.loc[m].to_numpy(float)
+        test = paired_test(a, b, run.higher_is_better)
+        out.append({"a": prim, "b": m, "kind": "baseline" if run.is_baseline(m) else "model",
+                    "mean_a": float(np.nanmean(a)), "mean_b": float(np.nanmean(b)),
+                    "gain": test["mean_gain"], "p_ttest": test["p_ttest"],
+                    "p_wilcoxon": test["p_wilcoxon"], "wins": test["folds_better"],
+                    "n_folds": test["n_folds"], "verdict": test["verdict"], "beats": test["beats"],
+                    "source": COMPUTED_SOURCE})
+    return out
+
+
+def duplicates_across_folds(run: RunData) -> tuple[int, int] | None:
+    """(duplicate groups with members in different test folds, all duplicate groups); None
+    without an audit."""
+    a = run.audit
+    if a is None:
+        return None
+    p = run.preds()
+    fold_of = dict(zip(p["id"].astype(str), p["fold"]))
+    n_groups = split = 0
+    for level, d in (a.get("duplicates") or {}).items():
+        if not isinstance(d, dict):
+            continue
+        for g in d.get("groups", []):
+            n_groups += 1
+            folds = {fold_of.get(str(i)) for i in g.get("ids", [])}
+            split += len(folds - {None}) > 1
+    return split, n_groups
+
+
+def normalise_learning_curve(lc) -> dict | None:
+    """model -> {n_train, mean, std} from the shapes a learning_curve.json may take."""
+    if not isinstance(lc, dict):
+        return None
+    out = {}
+    if isinstance(lc.get("curves"), list):  # assay's own format (evaluation/learning_curve.py)
+        for c in lc["curves"]:
+            if not isinstance(c, dict) or not c.get("sizes"):
+                continue
+            sz = c["sizes"]
+            out[str(c.get("model"))] = {
+                "n_train": [x.get("n_train_mean", x.get("n_train")) for x in sz],
+                "mean": [x.get("validation", {}).get("mean") for x in sz],
+                "std": [x.get("validation", {}).get("std") for x in sz],
+                "train": [x.get("train", {}).get("mean") for x in sz] if all("train" in x for x in sz) else None,
+                "metric": c.get("metric", lc.get("metric")),
+                "higher_is_better": c.get("higher_is_better")}
+        return out or None
+    body = lc.get("models") if isinstance(lc.get("models"), dict) else lc
+    sizes = lc.get("n_train") or lc.get("sizes") or lc.get("train_sizes")
+    if isinstance(body, dict):
+        for m, c in body.items():
+            if not isinstance(c, dict):
+                continue
+            n = c.get("n_train") or c.get("sizes") or c.get("train_sizes") or sizes
+            mu = c.get("mean") or c.get("test_mean") or c.get("score_mean")
+            if mu is None and isinstance(c.get("scores"), list) and c["scores"] and isinstance(c["scores"][0], list):
+                arr = np.asarray(c["scores"], float)
+                mu, sd = arr.mean(axis=1).tolist(), arr.std(axis=1).tolist()
+                c = dict(c, std=sd)
+            if n is not None and mu is not None and len(n) == len(mu):
+                out[m] = {"n_train": list(n), "mean": list(mu), "std": c.get("std") or c.get("test_std")}
+    pts = lc.get("points") or (lc.get("rows") if isinstance(lc.get("rows"), list) else None)
+    if not out and isinstance(pts, list):
+        df = pd.DataFrame(pts)
+        val = next((k for k in ("score", "value", "test_score", lc.get("metric")) if k in df.columns), None)
+        ncol = next((k for k in ("n_train", "size", "train_size") if k in df.columns), None)
+        if val and ncol:
+            for m, g in df.groupby("model" if "model" in df.columns else ncol * 0 or ncol):
+                agg = g.groupby(ncol)[val].agg(["mean", "std"]).reset_index()
+                out[str(m)] = {"n_train": agg[ncol].tolist(), "mean": agg["mean"].tolist(),
+                               "std": agg["std"].fillna(0).tolist()}
+    return out or None
