@@ -165,3 +165,19 @@ def test_python_object_not_recreatable_is_said_plainly(user_folder):
     # with the run's pickled objects it can
     objs = RunFolder(res.path).load_pickle("plugins.pkl")
     assert RunConfig.from_toml(res.path / "config.toml").materialise(objs).models["loc"].max_iter == 20
+
+
+def test_installed_packages_register_names_through_entry_points(user_folder, monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    import assay.references as R
+    from assay.models.entries import resolve_models
+    from assay.run.resolve import resolve_features
+
+    eps = [EntryPoint("hgb", "my_models:make_model", "assay.models"),
+           EntryPoint("mine", "my_models:MyFeaturizer", "assay.featurizers")]
+    monkeypatch.setattr(R.md, "entry_points", lambda group=None: [e for e in eps if e.group == group])
+    models = resolve_models(["dummy", "hgb"])
+    assert models["hgb"].kind == "reference"
+    assert models["hgb"].build("regression", seed=3).random_state == 3
+    assert type(resolve_features(["magpie", "mine"])[1]).__name__ == "MyFeaturizer"

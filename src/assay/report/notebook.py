@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .sections.reproducibility import recreatable_statement
 from .builder import ReportBuilder, Section
 
 
@@ -56,7 +57,8 @@ import pandas as pd
 import matplotlib.pyplot as plt
 
 import assay
-from assay import Experiment
+from assay import Experiment, RunFolder
+from assay.errors import PluginError
 from assay.run.config import RunConfig
 
 RUN = Path({str(r.path)!r})  # the recorded run (used only to compare and to show later-stage artifacts)
@@ -65,9 +67,17 @@ CONFIG_TOML = """
 """
 settings = tomllib.loads(CONFIG_TOML)
 settings["out_dir"] = tempfile.mkdtemp(prefix="assay-notebook-")  # recompute, never resume
-config = RunConfig(**settings)
+config = RunConfig.from_dict(settings)
+try:  # your own models, featurisers and splitters are re-imported from their references
+    config = config.materialise()
+    print("config.toml alone re-creates this run")
+except PluginError as exc:
+    print("NOT re-creatable from config.toml alone:", exc)
+    print("using the objects the run pickled (RUN/plugins.pkl) instead")
+    config = config.materialise(RunFolder(RUN).load_pickle("plugins.pkl"))
 print(config.to_toml())
 '''))
+    cells.append(_md(recreatable_statement(r)))
 
     # 1. problem
     cells.append(_md(f"## 1. {secs['problem'].title}\n\n{_bullets(secs['problem'])}"))
@@ -88,12 +98,12 @@ task_leaderboard(config.task)[["algorithm", "metric", "mean", "std"]].head(5)
     cells.append(_md(f"## 2. {secs['data'].title}\n\n{_bullets(secs['data'])}"))
     cells.append(_code('''
 from assay.data.audit import audit
-from assay.evaluation.splitters import default_split, make_splits
+from assay.evaluation.splitters import make_splits
 
 experiment = Experiment(config)
-ds = experiment.load_data(progress=False)
-split = default_split(ds) if config.split == "auto" else config.split
-folds = make_splits(split, ds, n_folds=config.n_folds, seed=config.seed)
+resolved = experiment.resolve(progress=False)
+ds = resolved.dataset
+folds = make_splits(resolved.split, ds, n_folds=config.n_folds, seed=config.seed)
 report = audit(ds, folds=folds)
 print("\\n".join(report.summary()))
 '''))

@@ -133,7 +133,7 @@ class Experiment:
         f.write_json("dataset.json", _dataset_info(ds, r.data_sha256))
 
         t0 = time.perf_counter()
-        fs = featurize(ds.inputs, c.features, input_type=ds.input_type, n_jobs=c.n_jobs,
+        fs = featurize(ds.inputs, r.features, input_type=ds.input_type, n_jobs=c.n_jobs,
                        progress=progress)
         timings["featurize"] = time.perf_counter() - t0
         X, labels = fs.X.to_numpy(dtype=float), list(fs.labels)
@@ -190,8 +190,8 @@ class Experiment:
         t0 = time.perf_counter()
         est, refit = self._refit(r, X, labels)
         f.write_pickle("model.joblib", {
-            "model": est, "features": c.features if _plain_features(c.features)
-            else cloudpickle.dumps(c.features), "input_type": ds.input_type,
+            "model": est, "features": r.features if _plain_features(r.features)
+            else cloudpickle.dumps(r.features), "input_type": ds.input_type,
             "task_type": ds.task_type, "labels": labels, "target": ds.target_name,
             "model_name": r.primary, "params": refit["params"], "threshold": refit["threshold"],
             "run_id": r.run_id, "class_labels": ds.source.get("class_labels")})

@@ -66,6 +66,7 @@ class ResolvedRun:
     run_id: str
     folder: RunFolder
     split: object = None  # a split name, "column:<name>", or a CV splitter object
+    features: object = "auto"  # a preset name, or the user's featuriser(s) / callable / table
 
     @property
     def names(self) -> list[str]:
@@ -102,6 +103,7 @@ def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: boo
         if name not in models:
             raise PluginError(f"search_models names {name!r}, which is not among the models")
     split = resolve_split(c.split, ds)
+    features = resolve_features(c.features)
     for sp in c.extra_splits:
         resolve_split(sp, ds)
     sha = data_sha256(ds)
@@ -114,7 +116,20 @@ def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: boo
     if folder.path.parent != out:  # belt and braces: the name was checked above
         raise PluginError(f"run folder {folder.path} would leave {out}")
     return ResolvedRun(c, ds, models, primary, primary_metric(ds.task_type), sha, run_id, folder,
-                       split)
+                       split, features)
+
+
+def resolve_features(spec):
+    """Preset names stay names; references and entry-point names become the user's featuriser
+    (a class is instantiated with no arguments); lists are resolved item by item."""
+    from ..references import entry_points
+
+    if isinstance(spec, (list, tuple)):
+        return [resolve_features(x) for x in spec]
+    if isinstance(spec, str) and (is_reference(spec) or spec in entry_points("featurizer")):
+        obj = resolve(spec, "featurizer").obj
+        return obj() if isinstance(obj, type) else obj
+    return spec
 
 
 def resolve_split(spec, ds: Dataset):

@@ -32,6 +32,7 @@ def build(b: ReportBuilder) -> None:
                  "<code>--force</code> to recompute).</p>"
                  + (f"<p>The same run with command-line flags:</p><pre>{esc(flags)}</pre>" if flags else ""))
     parts.append("<h3>Config (config.toml)</h3><pre>" + esc((r.path / "config.toml").read_text()) + "</pre>")
+    parts.append("<h3>Your own pieces</h3><p>" + esc(recreatable_statement(r)).replace("\n", "<br>") + "</p>")
     seeds = {"model seed (config)": str(cfg.get("seed", 0))}
     if r.split == "official":
         seeds["official fold seed (Matbench)"] = "18012019"
@@ -82,3 +83,23 @@ def cli_equivalent(r: RunData) -> str | None:
         v = ",".join(v) if isinstance(v, list) else str(v)
         cmd += [flag, json.dumps(v) if " " in v else v]
     return " ".join(cmd)
+
+
+def recreatable_statement(r) -> str:
+    """Says plainly which of the user's pieces this notebook can re-create, and from what."""
+    recs = {f"model `{n}`": m for n, m in (r.run.get("models") or {}).items() if m.get("kind") != "zoo"}
+    for key in ("features", "split"):
+        rec = (r.config.get("plugins") or {}).get(key)
+        if rec:
+            recs[f"{'featuriser' if key == 'features' else 'splitter'}"] = rec
+    if not recs:
+        return "Every model, featuriser and split of this run is one of assay's own: config.toml re-creates it."
+    lines = ["Your own pieces in this run, and whether config.toml alone re-creates them:", ""]
+    for what, m in recs.items():
+        ok = m.get("recreatable", m.get("kind") in ("reference", "name"))
+        how = (f"re-imported from `{m.get('text')}`" if ok else
+               f"**not re-creatable** from config.toml (`{m.get('text')}` is a Python object); the "
+               "run's pickled copy in `plugins.pkl` is used")
+        sha = m.get("source_sha256")
+        lines.append(f"- {what}: {how}" + (f" (source SHA-256 `{sha[:12]}…` when recorded)" if sha else ""))
+    return "\n".join(lines)
