@@ -9,7 +9,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .conformal import _conformal_rank
 
 
-# --- quantile boosting -----------------------------------------------------------------------
 class QuantileBoostingRegressor(RegressorMixin, BaseEstimator):
     """LightGBM quantile regression for the (alpha/2, 1 - alpha/2) quantiles; with
     ``conformalize=True`` the band is widened (or narrowed) on a calibration part of the training
