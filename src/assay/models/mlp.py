@@ -50,6 +50,10 @@ class _TorchMLPBase(BaseEstimator):
         raise NotImplementedError
 
     # -- shared -----------------------------------------------------------------------------------
+    def __setstate__(self, state):
+        state.setdefault("threads", 1)  # models saved before the parameter existed ran one thread
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # median-imputed inside fit
