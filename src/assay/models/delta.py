@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.linear_model import Ridge
+from sklearn.utils import get_tags
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 
 #: Stands for the ElementFraction columns, whose labels are bare element symbols ("Fe", "O").
@@ -56,7 +58,8 @@ class DeltaRegressor(RegressorMixin, BaseEstimator):
         return B if B.shape[1] else np.zeros((len(X), 1))
 
     def fit(self, X, y):
-        X = np.asarray(X, dtype=float)
+        # NaN/inf: the base columns are nan_to_num'ed, the learner (LightGBM) takes NaN itself.
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite=False, y_numeric=True)
         y = np.asarray(y, dtype=float)
         self.base_cols_ = self._base_columns(X.shape[1])
         names = list(self.feature_names) if self.feature_names is not None else []
@@ -64,13 +67,21 @@ class DeltaRegressor(RegressorMixin, BaseEstimator):
             len(names) == X.shape[1] else None
         self.linear_ = Ridge(alpha=self.alpha).fit(self._base(X), y)
         residual = y - self.linear_.predict(self._base(X))
-        self.model_ = clone(self.model if self.model is not None else _default_learner()).fit(X, residual)
-        self.n_features_in_ = X.shape[1]
+        self.model_ = clone(self._learner()).fit(X, residual)
         return self
 
     def predict(self, X):
-        X = np.asarray(X, dtype=float)
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite=False, reset=False)
         return self.linear_.predict(self._base(X)) + self.model_.predict(X)
+
+    def _learner(self):
+        return self.model if self.model is not None else _default_learner()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = get_tags(self._learner()).input_tags.allow_nan
+        return tags
 
 
 def _default_learner(seed: int = 0):

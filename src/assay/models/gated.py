@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils import get_tags
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 
 class ZeroGatedRegressor(RegressorMixin, BaseEstimator):
@@ -23,7 +25,8 @@ class ZeroGatedRegressor(RegressorMixin, BaseEstimator):
         self.min_zero_fraction = min_zero_fraction
 
     def fit(self, X, y):
-        X = np.asarray(X, dtype=float)
+        # NaN/inf are the inner models' business (the zoo's impute or handle NaN themselves).
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite=False, y_numeric=True)
         y = np.asarray(y, dtype=float)
         is_zero = np.isclose(y, self.zero)
         self.gated_ = bool(self.min_zero_fraction <= is_zero.mean() < 1.0)
@@ -33,19 +36,30 @@ class ZeroGatedRegressor(RegressorMixin, BaseEstimator):
         else:
             self.classifier_ = None
             self.regressor_ = clone(self.regressor).fit(X, y)
-        self.n_features_in_ = X.shape[1]
         return self
 
-    def predict_nonzero_proba(self, X):
-        """Probability that each row's target is not zero (1 where the gate is off)."""
-        X = np.asarray(X, dtype=float)
+    def _validate(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=np.float64, ensure_all_finite=False, reset=False)
+
+    def _nonzero_proba(self, X):
         if not self.gated_:
             return np.ones(len(X))
         return self.classifier_.predict_proba(X)[:, 1]
 
+    def predict_nonzero_proba(self, X):
+        """Probability that each row's target is not zero (1 where the gate is off)."""
+        return self._nonzero_proba(self._validate(X))
+
     def predict(self, X):
-        X = np.asarray(X, dtype=float)
+        X = self._validate(X)
         r = self.regressor_.predict(X)
         if not self.gated_:
             return r
-        return np.where(self.predict_nonzero_proba(X) >= self.threshold, r, self.zero)
+        return np.where(self._nonzero_proba(X) >= self.threshold, r, self.zero)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = [e for e in (self.classifier, self.regressor) if e is not None]
+        tags.input_tags.allow_nan = bool(inner) and all(get_tags(e).input_tags.allow_nan for e in inner)
+        return tags

@@ -5,7 +5,8 @@ on the training rows only);
 regression targets are standardised too. Each ensemble member holds out its own random
 ``val_fraction`` of the training rows, trains with AdamW and stops when the validation loss has
 not improved for ``patience`` epochs, keeping its best weights. Predictions average the members.
-CPU only, one thread per process (assay parallelises across processes).
+CPU only; torch's intra-op threads are the ``threads`` parameter (default 1: assay parallelises
+across processes, and one thread keeps the numbers reproducible).
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 
 def _hidden(h) -> tuple[int, ...]:
@@ -22,8 +25,10 @@ def _hidden(h) -> tuple[int, ...]:
 
 
 class _TorchMLPBase(BaseEstimator):
+    """Shared fitting of the regressor and the classifier (see the module docstring)."""
+
     def __init__(self, hidden="256-128", dropout=0.1, lr=1e-3, weight_decay=1e-5, batch_size=256,
-                 max_epochs=200, patience=15, val_fraction=0.1, n_ensemble=3, random_state=0):
+                 max_epochs=200, patience=15, val_fraction=0.1, n_ensemble=3, random_state=0, threads=1):
         self.hidden = hidden
         self.dropout = dropout
         self.lr = lr
@@ -34,17 +39,26 @@ class _TorchMLPBase(BaseEstimator):
         self.val_fraction = val_fraction
         self.n_ensemble = n_ensemble
         self.random_state = random_state
+        self.threads = threads
 
     # -- subclass hooks ------------------------------------------------------------------------
-    _n_out = 1
-
     def _loss(self):
         raise NotImplementedError
 
     def _prepare_y(self, y):
+        """(target tensor, number of network outputs)."""
         raise NotImplementedError
 
     # -- shared -----------------------------------------------------------------------------------
+    def __setstate__(self, state):
+        state.setdefault("threads", 1)  # models saved before the parameter existed ran one thread
+        super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # median-imputed inside fit
+        return tags
+
     def _net(self, n_in: int, n_out: int):
         import torch.nn as nn
 
@@ -55,28 +69,35 @@ class _TorchMLPBase(BaseEstimator):
         layers.append(nn.Linear(width, n_out))
         return nn.Sequential(*layers)
 
-    def _transform(self, X):
-        """Impute, standardise, and clip to the training range (see zoo.ClipToTrainingRange)."""
-        X = np.asarray(X, dtype=float)
+    def _transform(self, X, clip: bool = True):
+        """Impute, standardise, and clip to the training range (see estimators.ClipToTrainingRange)."""
         Z = np.nan_to_num(self.scaler_.transform(self.imputer_.transform(X)), nan=0.0,
                           posinf=0.0, neginf=0.0)
-        if getattr(self, "lo_", None) is not None:
+        if clip:
             Z = np.clip(Z, self.lo_, self.hi_)
         return Z.astype(np.float32)
+
+    def _validated(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+
+    def _set_threads(self):
+        import torch
+
+        torch.set_num_threads(int(self.threads))
 
     def fit(self, X, y):
         import torch
 
-        torch.set_num_threads(1)
-        X = np.asarray(X, dtype=float)
-        self.n_features_in_ = X.shape[1]
+        self._set_threads()
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite="allow-nan",
+                             y_numeric=not isinstance(self, ClassifierMixin))
         self.imputer_ = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
         self.scaler_ = StandardScaler().fit(self.imputer_.transform(X))
-        self.lo_ = None
-        Z = self._transform(X)
+        Z = self._transform(X, clip=False)
         self.lo_, self.hi_ = Z.min(axis=0), Z.max(axis=0)
         Xt = torch.from_numpy(Z)
-        yt = self._prepare_y(np.asarray(y))
+        yt, n_out = self._prepare_y(np.asarray(y))
         n = len(Xt)
         self.models_, self.best_epochs_ = [], []
         for member in range(int(self.n_ensemble)):
@@ -86,7 +107,7 @@ class _TorchMLPBase(BaseEstimator):
             perm = rng.permutation(n)
             n_val = max(1, int(round(self.val_fraction * n))) if n >= 10 else 0
             val, tr = perm[:n_val], perm[n_val:]
-            net = self._net(Xt.shape[1], self._n_out)
+            net = self._net(Xt.shape[1], n_out)
             opt = torch.optim.AdamW(net.parameters(), lr=float(self.lr),
                                     weight_decay=float(self.weight_decay))
             loss_fn = self._loss()
@@ -125,8 +146,8 @@ class _TorchMLPBase(BaseEstimator):
     def _raw(self, X):
         import torch
 
-        torch.set_num_threads(1)
-        Xt = torch.from_numpy(self._transform(X))
+        self._set_threads()
+        Xt = torch.from_numpy(self._transform(self._validated(X)))
         with torch.no_grad():
             return np.mean([m(Xt).numpy() for m in self.models_], axis=0)
 
@@ -142,7 +163,7 @@ class TorchMLPRegressor(RegressorMixin, _TorchMLPBase):
 
         y = y.astype(float)
         self.y_mean_, self.y_std_ = float(np.mean(y)), float(np.std(y)) or 1.0
-        return torch.from_numpy(((y - self.y_mean_) / self.y_std_).astype(np.float32)).reshape(-1, 1)
+        return torch.from_numpy(((y - self.y_mean_) / self.y_std_).astype(np.float32)).reshape(-1, 1), 1
 
     def predict(self, X):
         return self._raw(X)[:, 0] * self.y_std_ + self.y_mean_
@@ -157,18 +178,19 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLPBase):
     def _prepare_y(self, y):
         import torch
 
+        check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
-        self._n_out = len(self.classes_)
-        return torch.from_numpy(codes.astype(np.int64))
+        return torch.from_numpy(codes.astype(np.int64)), len(self.classes_)
 
     def predict_proba(self, X):
         """Mean of the members' probabilities."""
         import torch
 
-        torch.set_num_threads(1)
-        Xt = torch.from_numpy(self._transform(X))
+        self._set_threads()
+        Xt = torch.from_numpy(self._transform(self._validated(X)))
         with torch.no_grad():
             return np.mean([torch.softmax(m(Xt), dim=1).numpy() for m in self.models_], axis=0)
 
     def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

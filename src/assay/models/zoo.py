@@ -9,20 +9,27 @@ nested hyperparameter search (``assay.evaluation.search``):
 Names are ``set_params`` keys of the built estimator (pipeline step names included).
 Stacking of any zoo models is spelled ``stack:rf+lgbm+knn``; plain ``stack`` is a default mix.
 
-Threads: every model runs single-threaded (``n_jobs=1`` for LightGBM/XGBoost whatever is
-asked): LightGBM's OpenMP threads collapse under CPU contention (measured 2 s vs 114 s on a busy
-2-core machine). assay parallelises over folds and trials in processes instead.
+Threads: ``n_jobs`` is processes and no model's numbers depend on it. Every model runs
+single-threaded (``n_jobs=1`` for LightGBM/XGBoost whatever is asked): LightGBM's OpenMP threads
+collapse under CPU contention (measured 2 s vs 114 s on a busy 2-core machine). Only the forests
+pass ``n_jobs`` on, as threads over trees seeded one by one (the same numbers for any value); the
+torch MLP has its own ``threads`` setting (default 1). assay parallelises over folds and trials in
+processes instead.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.base import BaseEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+
+from .estimators import CalibratedSVC, ClipToTrainingRange
+
+__all__ = ["ModelSpec", "ZOO", "DEFAULT_MODELS", "DEFAULT_STACK", "available_models", "get_model_spec",
+           "make_model", "CalibratedSVC", "ClipToTrainingRange"]
 
 
 @dataclass(frozen=True)
@@ -39,26 +46,6 @@ class ModelSpec:
 def _imputer():
     # Median imputation keeps rows a featuriser left partly NaN; LightGBM handles NaN natively.
     return SimpleImputer(strategy="median", keep_empty_features=True)
-
-
-class ClipToTrainingRange(TransformerMixin, BaseEstimator):
-    """Clip each column to the range it had in the training rows.
-
-    A test row with a feature far outside anything seen in training (an element that appears in
-    one compound of the dataset, say) otherwise reaches linear models, kernels and networks as a
-    z-score in the thousands: one such row in expt_gap gave Ridge an error of 45,000 eV. Trees
-    already behave this way.
-    """
-
-    def fit(self, X, y=None):
-        X = np.asarray(X, dtype=float)
-        self.lo_ = np.nanmin(X, axis=0) if len(X) else np.zeros(X.shape[1])
-        self.hi_ = np.nanmax(X, axis=0) if len(X) else np.zeros(X.shape[1])
-        self.n_features_in_ = X.shape[1]
-        return self
-
-    def transform(self, X):
-        return np.clip(np.asarray(X, dtype=float), self.lo_, self.hi_)
 
 
 def _scaled(model):
@@ -130,34 +117,6 @@ def _knn(task_type, seed, n_jobs):
 
     cls = KNeighborsClassifier if _is_clf(task_type) else KNeighborsRegressor
     return _scaled(cls(n_neighbors=5, weights="distance", n_jobs=1))
-
-
-class CalibratedSVC(ClassifierMixin, BaseEstimator):
-    """SVC with probabilities from Platt scaling on internal 3-fold predictions (what
-    ``SVC(probability=True)``, deprecated in scikit-learn 1.9, did), same C/gamma parameters."""
-
-    def __init__(self, C=10.0, gamma="scale", random_state=0):
-        self.C = C
-        self.gamma = gamma
-        self.random_state = random_state
-
-    def fit(self, X, y):
-        from sklearn.calibration import CalibratedClassifierCV
-        from sklearn.model_selection import StratifiedKFold
-        from sklearn.svm import SVC
-
-        self.model_ = CalibratedClassifierCV(
-            SVC(C=self.C, gamma=self.gamma, random_state=self.random_state), method="sigmoid",
-            cv=StratifiedKFold(3, shuffle=True, random_state=self.random_state), ensemble=False)
-        self.model_.fit(X, y)
-        self.classes_ = self.model_.classes_
-        return self
-
-    def predict(self, X):
-        return self.model_.predict(X)
-
-    def predict_proba(self, X):
-        return self.model_.predict_proba(X)
 
 
 def _svm(task_type, seed, n_jobs):
