@@ -36,11 +36,16 @@ class ModelEntry:
     source_sha256: str | None = None
     params: dict = field(default_factory=dict)  # a user estimator's get_params(deep=False)
 
-    def build(self, task_type: str, seed: int = 0, feature_names=None, **params) -> BaseEstimator:
-        """A fresh, unfitted estimator. Runs one thread (processes are assay's parallelism)."""
+    def build(self, task_type: str, seed: int = 0, feature_names=None, threads: int = 1,
+              **params) -> BaseEstimator:
+        """A fresh, unfitted estimator. ``n_jobs`` is always 1 (processes are assay's
+        parallelism); ``threads`` reaches estimators with a ``threads`` parameter (torch)."""
         if self.kind == "zoo":
-            return make_model(self.text, task_type, seed=seed, n_jobs=1,
-                              feature_names=feature_names, **params)
+            est = make_model(self.text, task_type, seed=seed, n_jobs=1,
+                             feature_names=feature_names, **params)
+            if threads != 1 and "threads" in est.get_params(deep=False):
+                est.set_params(threads=threads)
+            return est
         est = self._call_factory(task_type, seed) if self.kind == "factory" or (
             self.kind == "reference" and not isinstance(self.obj, BaseEstimator)) else clone(self.obj)
         if not hasattr(est, "fit") or not hasattr(est, "predict"):

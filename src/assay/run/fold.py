@@ -70,7 +70,7 @@ def _fold(job: FoldJob) -> FoldResult:
                        "seconds": float(sum(t["seconds"] for t in rec["trials"])),
                        "file": str(Path(sp["path"]).relative_to(job.run_dir)) if job.run_dir else None}
     t0 = time.perf_counter()
-    est = entry.build(task_type, seed, feature_names=job.feature_names, **params)
+    est = entry.build(task_type, seed, feature_names=job.feature_names, threads=job.threads, **params)
     est.fit(X_train, y_train)
     fit_s = time.perf_counter() - t0
     X_test = X[test]

@@ -96,7 +96,7 @@ def payload(r: ResolvedRun, spec: FoldSpec, X: np.ndarray, X_random, labels) -> 
                    seed=r.config.seed, X=M[rows], y=y[rows], n_train=len(train),
                    test_ids=ids[test], feature_names=None if spec.random_features else list(labels),
                    cleaning=cleaning, train_data=r.dataset.subset(train) if cleaning else None,
-                   run_dir=str(r.folder.path))
+                   run_dir=str(r.folder.path), threads=r.config.threads)
 
 
 def payloads(r: ResolvedRun, specs: list[FoldSpec], X, X_random, labels) -> Iterator[FoldJob]:

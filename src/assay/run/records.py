@@ -57,6 +57,7 @@ class FoldJob:
     cleaning: list[dict] = field(default_factory=list)
     train_data: Any = None  # data.dataset.Dataset of the training rows, when cleaning
     run_dir: str | None = None
+    threads: int = 1  # threads inside the worker (torch); never the number of processes
 
 
 _REQUIRED = ("model", "fold", "kind", "scores", "train_scores", "fit_seconds", "n_train", "n_test")
