@@ -29,6 +29,7 @@ from ..data.audit import audit
 from ..data.dataset import Dataset
 from ..data.folds import verify_official_folds
 from ..evaluation.controls import random_features
+from ..evaluation.learning_curve import plot as plot_curves
 from ..evaluation.parallel import run_jobs
 from ..evaluation.search import choose_threshold, search_params
 from ..evaluation.splitters import SPLITS, describe_split, is_partition, make_splits, split_overlap
@@ -177,9 +178,7 @@ class Experiment:
         if curves:
             f.write_json("learning_curve.json", curves)
             if curves["curves"]:
-                from ..evaluation.learning_curve import plot
-
-                plot(curves["curves"], f.file("learning_curve.png"), title=f"{ds.name}: learning curve")
+                plot_curves(curves["curves"], f.file("learning_curve.png"), title=f"{ds.name}: learning curve")
         extra = A.extra_summary(r, results, extra_info)
         if extra:
             f.write_json("extra_splits.json", extra)

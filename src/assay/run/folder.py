@@ -20,6 +20,7 @@ trust/                                 ``assay explain``'s diagnostics and predi
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -28,6 +29,7 @@ from pathlib import Path
 import pickle
 
 import cloudpickle
+import numpy as np
 import pandas as pd
 
 from ..data.tasks import primary_metric
@@ -84,8 +86,6 @@ class RunFolder:
             return default
         try:
             if p.suffix == ".gz":
-                import gzip
-
                 with gzip.open(p, "rt") as fh:
                     return json.load(fh)
             return json.loads(p.read_text())
@@ -199,8 +199,6 @@ class RunFolder:
 
     def test_folds(self) -> list[tuple]:
         """(train, test) index arrays of the main split, as the run used them."""
-        import numpy as np
-
         info = self.folds_info()
         if "test_fold" in info:
             tf = np.asarray(info["test_fold"], dtype=int)

@@ -20,7 +20,8 @@ from ..data.tasks import primary_metric
 from ..data.user import load_user_data
 from ..errors import PluginError
 from ..evaluation.splitters import COLUMN_PREFIX, SPLITS, default_split
-from ..references import is_reference, resolve
+from ..evaluation.metrics import HIGHER_IS_BETTER
+from ..references import entry_points, is_reference, resolve
 from ..models.entries import ModelEntry, check_task_type, resolve_models
 from ..models.zoo import available_models
 from .config import RunConfig, check_run_name
@@ -74,8 +75,6 @@ class ResolvedRun:
 
     @property
     def higher_is_better(self) -> bool:
-        from ..evaluation.metrics import HIGHER_IS_BETTER
-
         return self.metric in HIGHER_IS_BETTER
 
 
@@ -122,8 +121,6 @@ def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: boo
 def resolve_features(spec):
     """Preset names stay names; references and entry-point names become the user's featuriser
     (a class is instantiated with no arguments); lists are resolved item by item."""
-    from ..references import entry_points
-
     if isinstance(spec, (list, tuple)):
         return [resolve_features(x) for x in spec]
     if isinstance(spec, str) and (is_reference(spec) or spec in entry_points("featurizer")):
@@ -144,8 +141,6 @@ def resolve_split(spec, ds: Dataset):
             obj = resolve(spec, "splitter").obj
             obj = obj() if isinstance(obj, type) else obj
         else:
-            from ..references import entry_points
-
             if spec not in entry_points("splitter"):
                 raise KeyError(f"Unknown split {spec!r}; known: {', '.join(SPLITS)}, column:<name>, "
                                "or your splitter as module:attr")
