@@ -12,7 +12,6 @@ import difflib
 import hashlib
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from pymatgen.core import Structure
 
@@ -21,7 +20,7 @@ from .dataset import Dataset
 from .download import sha256_of
 from .errors import InvalidDataError
 from .readers import MISSING, hash_frame, is_missing, read_table  # noqa: F401 (re-exported)
-from .structures import parse_structure, parse_structure_column, read_cif_file
+from .structures import parse_structure, parse_structure_column, read_cif_file  # noqa: F401
 from .targets import TASK_TYPES, code_targets, infer_task_type
 
 FORMULA_COLUMNS = ("formula", "composition")
