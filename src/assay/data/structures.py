@@ -94,7 +94,8 @@ def from_pymatgen_text(text: str) -> Structure:
         raise ValueError(f"'Sites ({fields['n_sites']})' but {len(species)} site lines")
     charge = float(fields.get("overall charge", 0) or 0)
     s = Structure(lattice, species, np.array(coords, dtype=float).reshape(-1, 3), charge=charge)
-    if not s.composition.almost_equals(Composition(fields["formula"]), rtol=1e-4, atol=1e-6):
+    printed = Composition(fields["formula"]).element_composition
+    if not s.composition.element_composition.almost_equals(printed, rtol=1e-4, atol=1e-6):
         raise ValueError(f"the sites add up to {s.composition.formula}, not the printed "
                          f"{fields['formula']}")
     return s
