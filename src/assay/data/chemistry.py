@@ -9,6 +9,8 @@ from functools import lru_cache
 
 from pymatgen.core import Composition, DummySpecies, Element, Structure
 
+from .errors import AssayError
+
 # Symbols as they are written in a formula; pymatgen silently drops zero amounts and turns
 # unknown symbols into dummy species, so both are checked against the raw text.
 _SYMBOL = re.compile(r"[A-Z][a-z]*")
@@ -30,8 +32,9 @@ _ADDUCT_AFTER_DOT = re.compile(
 _UNIT = re.compile(rf"^\s*({_COUNT})?\s*(.*?)\s*$", re.S)
 
 
-class FormulaError(ValueError):
-    """A formula that cannot be a real chemical composition; the message says why in plain words."""
+class FormulaError(ValueError, AssayError):
+    """A formula that cannot be a real chemical composition; the message says why in plain words.
+    (A ValueError for callers that catch those, an AssayError like every deliberate refusal.)"""
 
 
 def _unit_breaks(text: str) -> list[int]:

@@ -77,6 +77,7 @@ def code_targets(values, task_type: str):
 
     Class names are kept for text labels and for true/false words or bools (as first written),
     so predictions can print 'metal' or 'True' rather than 1; plain 0/1 labels have none."""
+    values = list(values)
     tokens = [_token(v) for v in values]
     bad: dict[int, str] = {}
     out: list = [None] * len(tokens)
@@ -88,7 +89,10 @@ def code_targets(values, task_type: str):
             bad[i] = f"{what} {v!r} is not finite (or too large for a float)"
     if task_type == "regression":
         for i, (kind, v, written) in enumerate(tokens):
-            if kind == "num" and abs(v) > MAX_ABS_TARGET:
+            if kind == "bool" and isinstance(values[i], str):  # "TRUE" among numbers: a typo?
+                bad[i] = (f"target {written!r} is a true/false word, not a number (for class "
+                          f"labels pass task_type='classification')")
+            elif kind == "num" and abs(v) > MAX_ABS_TARGET:
                 bad[i] = (f"target {written} is too large to compute with (|value| above "
                           f"{MAX_ABS_TARGET:.3g}); check its units or the column")
             elif kind in ("num", "bool"):
