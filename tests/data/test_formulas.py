@@ -6,7 +6,7 @@ from pymatgen.core import Composition
 from assay.data.chemistry import FormulaError, normalise_formula, parse_formula
 from assay.data.dataset import Dataset
 from assay.data.errors import InvalidDataError
-from assay.data.user import load_user_data
+from assay.data.user import load_user_data, parse_formula_column
 
 CUSO4_5H2O = {"Cu": 1, "S": 1, "O": 9, "H": 10}
 
@@ -73,3 +73,11 @@ def test_dataset_compositions_read_hydrates():
     ds = Dataset("t", pd.Series(["CuSO4·5H2O", "Fe2O3"]), pd.Series([1.0, 2.0]), "composition",
                  "regression", "y")
     assert ds.compositions()[0].get_el_amt_dict() == CUSO4_5H2O
+
+
+def test_formula_column_for_prediction():
+    out = parse_formula_column(pd.Series(["CuSO4*5H2O", " NaCl"], index=[7, 8], name="formula"))
+    assert list(out) == ["CuSO4(H2O)5", "NaCl"] and list(out.index) == [7, 8]
+    with pytest.raises(InvalidDataError) as err:
+        parse_formula_column(["NaCl", "CuSO4.0H2O"])
+    assert [(r, c) for r, c, _ in err.value.problems] == [(2, "formula")]

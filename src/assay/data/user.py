@@ -31,7 +31,8 @@ ID_COLUMNS = ("id", "material_id", "mpid", "jid", "mbid", "name", "structure_id"
 MIN_ROWS = 2
 DROP_HINT = "pass --drop-invalid (drop_invalid=True in Python) to leave them out"
 
-__all__ = ["load_user_data", "parse_structure", "parse_structure_column", "infer_task_type"]
+__all__ = ["load_user_data", "parse_structure", "parse_structure_column", "parse_formula_column",
+           "infer_task_type"]
 
 
 # ----------------------------------------------------------------------------------- columns
@@ -78,6 +79,23 @@ def _id_text(value) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+def parse_formula_column(values, column: str = "formula") -> pd.Series:
+    """The formula text the loader would store for every value (same index; hydrates rewritten,
+    e.g. for new rows to predict), or InvalidDataError listing each bad row."""
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values))
+    out, problems = [], []
+    for i, v in enumerate(series):
+        try:
+            out.append(normalise_formula(v))
+        except FormulaError as exc:
+            out.append(None)
+            problems.append((i + 1, str(series.name or column), str(exc)))
+    if problems:
+        raise InvalidDataError(f"{len(problems)} of {len(series)} formulas cannot be read.",
+                               problems)
+    return pd.Series(out, index=series.index, name=series.name or column, dtype=object)
 
 
 # -------------------------------------------------------------------------------------- main
