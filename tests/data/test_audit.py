@@ -55,10 +55,12 @@ def test_duplicates_three_levels():
     assert audit(formulas(TOY), conflict_tol=2.5).duplicates["composition"]["n_conflicting"] == 0
 
 
-def test_default_tolerance_is_tenth_of_std():
+def test_default_tolerance_is_tenth_of_robust_scale():
     r = audit(formulas(TOY))
-    std = np.std([t for *_, t in TOY], ddof=1)
-    assert r.duplicates["conflict_tolerance"] == pytest.approx(0.1 * std)
+    y = np.array([t for *_, t in TOY])
+    mad = np.median(np.abs(y - np.median(y)))  # by hand: median 1.025, MAD 0.525
+    assert mad == pytest.approx(0.525)
+    assert r.duplicates["conflict_tolerance"] == pytest.approx(0.1 * 1.4826 * mad)
 
 
 def test_target_stats_and_outliers():

@@ -86,7 +86,8 @@ def test_poscar_and_cif_text_columns(tmp_path):
     assert ds.input_type == "structure" and len(ds.inputs["a"]) == 8
 
     f3 = tmp_path / "d.csv"
-    pd.DataFrame({"structure": [json.dumps(cscl().as_dict())], "y": [1.0]}).to_csv(f3, index=False)
+    pd.DataFrame({"structure": [json.dumps(cscl().as_dict())] * 2, "y": [1.0, 2.0]}).to_csv(
+        f3, index=False)
     assert load_user_data(f3, "y").inputs.iloc[0].composition.reduced_formula == "CsCl"
 
     rows = [{"cif": nacl().to(fmt="cif"), "y": 1.0}, {"cif": cscl().to(fmt="cif"), "y": 3.0}]
@@ -118,9 +119,10 @@ def test_cif_folder_id_column_found_by_file_names(tmp_path):
     folder = tmp_path / "cifs"
     folder.mkdir()
     (folder / "x.cif").write_text(nacl().to(fmt="cif"))
-    f = write(tmp_path / "t.csv", "key,y\nx.cif,1\n")
+    (folder / "z.cif").write_text(cscl().to(fmt="cif"))
+    f = write(tmp_path / "t.csv", "key,y\nx.cif,1\nz,2\n")
     ds = load_user_data(f, "y", structures_dir=folder)
-    assert list(ds.ids) == ["x.cif"]
+    assert list(ds.ids) == ["x.cif", "z"]
 
 
 def test_cif_folder_problems(tmp_path):
@@ -128,7 +130,8 @@ def test_cif_folder_problems(tmp_path):
     folder.mkdir()
     (folder / "a.cif").write_text(nacl().to(fmt="cif"))
     (folder / "b.cif").write_text("data_broken\nthis is not a cif\n")
-    f = write(tmp_path / "t.csv", "id,y\na,1\nb,2\nc,3\n")
+    (folder / "d.cif").write_text(cscl().to(fmt="cif"))
+    f = write(tmp_path / "t.csv", "id,y\na,1\nb,2\nc,3\nd,4\n")
     with pytest.raises(InvalidDataError) as err:
         load_user_data(f, "y", structures_dir=folder)
     rows = {r: why for r, _, why in err.value.problems}
@@ -137,7 +140,7 @@ def test_cif_folder_problems(tmp_path):
     assert "missing CIF file 'c.cif'" in rows[3]
     assert "row 3" in str(err.value) and "missing CIF file" in str(err.value)
     ds = load_user_data(f, "y", structures_dir=folder, drop_invalid=True)
-    assert list(ds.ids) == ["a"]
+    assert list(ds.ids) == ["a", "d"]
     assert [d["row"] for d in ds.source["dropped_rows"]] == [2, 3]
 
 
@@ -322,8 +325,8 @@ def test_classification_loading(tmp_path):
 
 
 def test_dataframe_not_modified():
-    df = pd.DataFrame({"Formula": [" Fe2O3", "Xx", "NaCl"], "y": ["1", "2", None]})
+    df = pd.DataFrame({"Formula": [" Fe2O3", "Xx", "NaCl", "MgO "], "y": ["1", "2", None, "3"]})
     copy = df.copy(deep=True)
     ds = load_user_data(df, "y", drop_invalid=True)
-    assert list(ds.inputs) == ["Fe2O3"]
+    assert list(ds.inputs) == ["Fe2O3", "MgO"]
     pd.testing.assert_frame_equal(df, copy)

@@ -41,17 +41,28 @@ class Dataset:
     def ids(self) -> pd.Index:
         return self.target.index
 
+    @property
+    def class_labels(self) -> dict[int, str] | None:
+        """Class code -> the label as written in the data ('metal', 'True'), when the labels
+        were text or true/false words; None for numeric labels and regression."""
+        labels = self.source.get("class_labels")
+        return {int(k): str(v) for k, v in labels.items()} if labels else None
+
     def y(self) -> np.ndarray:
         y = self.target.to_numpy()
         return y.astype(int) if self.is_classification else y.astype(float)
 
     def compositions(self) -> list:
-        """pymatgen Compositions of every row (from the formula or the structure)."""
+        """pymatgen Compositions of every row (from the formula or the structure); hydrate
+        notation is read as chemistry.hydrate_formula reads it."""
         from pymatgen.core import Composition
+
+        from .chemistry import hydrate_formula
 
         if self.input_type == "structure":
             return [s.composition for s in self.inputs]
-        return [Composition(f) for f in self.inputs]
+        return [f if isinstance(f, Composition) else Composition(hydrate_formula(str(f).strip()))
+                for f in self.inputs]
 
     def subset(self, rows) -> "Dataset":
         """A new Dataset with the given positional rows; the original is untouched."""

@@ -35,7 +35,8 @@ def _item_bytes(x) -> bytes:
     if isinstance(x, dict):
         return b"d" + json.dumps(x, sort_keys=True, default=str).encode()
     if hasattr(x, "lattice") and hasattr(x, "frac_coords"):  # pymatgen Structure, hashed quickly
-        species = "|".join(str(sp) for sp in x.species)
+        # x.species raises AttributeError on partial occupancies; ordered hashes stay as they were
+        species = "|".join(str(sp) for sp in (x.species if x.is_ordered else x.species_and_occu))
         props = json.dumps(x.site_properties, sort_keys=True, default=str) if x.site_properties else ""
         return (b"S" + np.ascontiguousarray(x.lattice.matrix, dtype=float).tobytes()
                 + np.ascontiguousarray(x.frac_coords, dtype=float).tobytes()
