@@ -1,9 +1,10 @@
 """The command line: a thin face over the same core the Python API uses."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from rich.markup import escape
@@ -54,12 +55,37 @@ def _names(v: str | None) -> list[str] | None:
         [x.strip() for x in v.split(",") if x.strip()]
 
 
+def _cleaning(steps: list[str]) -> list[dict]:
+    out = []
+    for s in steps:
+        try:
+            d = json.loads(s)
+        except ValueError as exc:
+            raise AssayError(f"--clean {s!r} is not JSON ({exc}); e.g. "
+                             '\'{"step": "remove_outliers", "method": "robust"}\'') from None
+        out.extend(d if isinstance(d, list) else [d])
+    return out
+
+
 @app.command()
 def run(
     what: str = typer.Argument(..., help="A Matbench task (expt_gap), or a config.toml, or your data file"),
     data: Optional[Path] = typer.Option(None, help="Explicit data file for a Matbench task"),
     target: Optional[str] = typer.Option(None, help="Target column of your own data"),
     input_column: Optional[str] = typer.Option(None, help="Formula or structure column of your data"),
+    id_column: Optional[str] = typer.Option(None, help="Id column of your data (default: id, mpid, jid, "
+                                            "material_id, ... when present)"),
+    task_type: Optional[str] = typer.Option(None, help="regression or classification (text labels such "
+                                            "as metal/nonmetal need classification)"),
+    structures_dir: Optional[Path] = typer.Option(None, help="Folder of CIF/POSCAR files named by the id column"),
+    drop_invalid: bool = typer.Option(False, "--drop-invalid", help="Drop rows with a missing or invalid "
+                                      "target or input (listed in dataset.json) instead of stopping"),
+    target_transform: Optional[str] = typer.Option(None, help="log10: fit models on log10(target + shift), "
+                                                   "predict in the target's units"),
+    target_shift: Optional[float] = typer.Option(None, help="Shift added before the log10 transform"),
+    clean: Optional[List[str]] = typer.Option(None, help="A cleaning step as JSON, applied to training rows, "
+                                              "e.g. '{\"step\": \"remove_outliers\", \"method\": \"robust\"}' "
+                                              "(repeatable)"),
     features: Optional[str] = typer.Option(None, help="Feature preset, or your featuriser: "
                                            "module:attr or path/file.py:attr (comma-separate several)"),
     models: Optional[str] = typer.Option(None, help="Comma-separated models: zoo names (`assay models`) "
@@ -105,7 +131,9 @@ def run(
         if what.endswith(".toml"):
             cfg = RunConfig.from_toml(what)
         elif Path(what).suffix.lower() in DATA_SUFFIXES or Path(what).is_dir() or Path(what).is_file():
-            cfg = RunConfig(data=what, target=target, input_column=input_column)
+            cfg = RunConfig(data=what, target=target, input_column=input_column, id_column=id_column,
+                            task_type=task_type, drop_invalid=drop_invalid,
+                            structures_dir=str(structures_dir) if structures_dir else None)
         elif recipe and features is None and models is None and primary is None:
             cfg = recipe_config(what, budget, data=str(data) if data else None)
         else:
@@ -120,6 +148,8 @@ def run(
                      "search_models": _names(search_models), "controls": _names(controls),
                      "control_models": _names(control_models), "learning_curve": learning_curve,
                      "threshold": threshold, "cluster": cluster,
+                     "target_transform": target_transform, "target_shift": target_shift,
+                     "cleaning": _cleaning(clean) if clean else None,
                      "models": (["all"] if models == "all" else _names(models)) if models else None}
         cfg = cfg.replace(**{k: v for k, v in overrides.items() if v is not None})
         result = Experiment(cfg).run(progress=not quiet, force=force)

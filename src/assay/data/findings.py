@@ -48,10 +48,11 @@ def _log_remedy(target: dict) -> str:
     """The log10 target transform (transforms.LogTarget): fit on log10(y + shift), predict
     10**output - shift, so errors are still reported in the target's own units."""
     if target.get("min", math.nan) > 0:
-        return "target transform log10 (transforms.LogTarget())"
+        return "target transform log10: --target-transform log10 (config: target_transform = \"log10\")"
     shift = _num(target["min_positive"])
-    return (f"target transform log10 of (target + {shift}) (transforms.LogTarget(shift={shift})"
-            f"; zeros have no logarithm)")
+    return (f"target transform log10 of (target + {shift}): --target-transform log10 --target-shift "
+            f"{shift} (config: target_transform = \"log10\", target_shift = {shift}); zeros have no "
+            "logarithm")
 
 
 def key_findings(report) -> list[AuditFinding]:
@@ -83,9 +84,9 @@ def key_findings(report) -> list[AuditFinding]:
                 f"{len(far)} target value(s) lie more than {extreme['threshold']:g} robust scales "
                 f"from the median {_num(target['median'])} ({vals}; rows {_ids_text(far)}): one "
                 f"such value can make every model worse than the dummy.", list(far),
-                f"check those rows (units? typos?); cleaning step {{\"step\": "
+                f"check those rows (units? typos?); --clean '{{\"step\": "
                 f"\"remove_outliers\", \"method\": \"robust\", \"threshold\": "
-                f"{extreme['threshold']:g}}} removes them from the training rows."))
+                f"{extreme['threshold']:g}}}' removes them from the training rows (config: [[cleaning]])."))
         lo, hi = target.get("min_positive", math.nan), target["max"]
         if target["min"] >= 0 and lo > 0 and hi / lo >= 10 ** DECADES:
             out.append(AuditFinding(

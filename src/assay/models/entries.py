@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
+from sklearn.compose import TransformedTargetRegressor
+
+from ..data.transforms import TARGET_TRANSFORMS
 
 from ..errors import PluginError
 from ..references import is_reference, qualified_name, resolve, source_sha256
@@ -35,9 +38,22 @@ class ModelEntry:
     is_baseline: bool = False
     source_sha256: str | None = None
     params: dict = field(default_factory=dict)  # a user estimator's get_params(deep=False)
+    target_transform: tuple | None = None  # e.g. ("log10", shift): fitted on the transformed target
 
     def build(self, task_type: str, seed: int = 0, feature_names=None, threads: int = 1,
               **params) -> BaseEstimator:
+        """A fresh, unfitted estimator (wrapped in the run's target transform, if any): the
+        model is fitted on the transformed target and predicts in the target's own units."""
+        est = self._build(task_type, seed, feature_names, threads, **params)
+        if self.target_transform and task_type == "regression":
+            name, shift = self.target_transform
+            t = TARGET_TRANSFORMS[name](shift)
+            est = TransformedTargetRegressor(regressor=est, func=t.forward, inverse_func=t.inverse,
+                                             check_inverse=False)
+        return est
+
+    def _build(self, task_type: str, seed: int = 0, feature_names=None, threads: int = 1,
+               **params) -> BaseEstimator:
         """A fresh, unfitted estimator. ``n_jobs`` is always 1 (processes are assay's
         parallelism); ``threads`` reaches estimators with a ``threads`` parameter (torch)."""
         if self.kind == "zoo":
@@ -188,6 +204,8 @@ def check_task_type(entry: ModelEntry, task_type: str, seed: int = 0) -> None:
     if task_type == "classification" and is_regressor(est) and not is_classifier(est):
         raise PluginError(f"model {entry.name!r} ({entry.text}) is a regressor; the task is "
                           "classification")
+    if isinstance(est, TransformedTargetRegressor):
+        est = est.regressor
     if task_type == "regression" and is_classifier(est):
         raise PluginError(f"model {entry.name!r} ({entry.text}) is a classifier; the task is "
                           "regression")

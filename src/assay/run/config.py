@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path, PurePath
 from typing import Any
 
+from ..data.transforms import TARGET_TRANSFORMS
 from ..errors import AssayError
 from ..evaluation.controls import CONTROLS
 from ..evaluation.search import STRATEGIES
@@ -39,6 +40,7 @@ class RunConfig:
     id_column: str | None = None
     task_type: str | None = None
     structures_dir: str | None = None
+    drop_invalid: bool = False  # user data: drop rows with a missing/invalid target or input (logged)
     features: Any = "auto"  # preset | reference | featuriser(s) | callable | DataFrame
     models: Any = field(default_factory=lambda: list(DEFAULT_MODELS))  # list or name -> model dict
     primary_model: str | None = None  # the model the submission reports; declared, never picked on test folds
@@ -66,6 +68,8 @@ class RunConfig:
     learning_curve_models: list[str] | None = None  # None: the primary model only
     # -- classification: decision threshold chosen inside each training fold -------------------
     threshold: str = "balanced_accuracy"  # "balanced_accuracy" | "none"
+    target_transform: str = "none"  # "none" | "log10": models fit log10(y + shift), predict y
+    target_shift: float = 0.0
     # -- more splits run beside the main one (e.g. ["loco"]), and where to run -----------------
     extra_splits: list[str] = field(default_factory=list)
     cluster: str | None = None  # Dask scheduler address, e.g. "tcp://host:8786"
@@ -86,6 +90,9 @@ class RunConfig:
         bad = [c for c in self.controls if c not in CONTROLS]
         if bad:
             raise ConfigError(f"unknown controls {bad}; known: {list(CONTROLS)}")
+        if self.target_transform not in ("none", *TARGET_TRANSFORMS):
+            raise ConfigError(f"target_transform must be one of {('none', *TARGET_TRANSFORMS)}, "
+                              f"not {self.target_transform!r}")
         if self.threshold not in ("balanced_accuracy", "none"):
             raise ConfigError("threshold must be 'balanced_accuracy' or 'none'")
         self.learning_curve_sizes = sorted(float(f) for f in self.learning_curve_sizes)
@@ -322,7 +329,8 @@ _TYPES = {"task": (str,), "data": (str,), "target": (str,), "input_column": (str
           "search_inner_folds": (int,), "search_models": (list,), "search_spaces": (dict,),
           "controls": (list,), "control_models": (list,), "learning_curve": (bool,),
           "learning_curve_sizes": (list,), "learning_curve_models": (list,),
-          "threshold": (str,), "extra_splits": (list,), "cluster": (str,)}
+          "threshold": (str,), "extra_splits": (list,), "cluster": (str,),
+          "drop_invalid": (bool,), "target_transform": (str,), "target_shift": (int, float)}
 _MIN = {"n_folds": 2, "seed": 0, "n_jobs": 1, "threads": 1, "search_trials": 1,
         "search_inner_folds": 2}
 

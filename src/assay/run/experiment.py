@@ -24,8 +24,9 @@ from pathlib import Path
 import cloudpickle
 import numpy as np
 import pandas as pd
+from rich.markup import escape
 
-from ..data.audit import audit
+from ..data.audit import audit, key_findings
 from ..data.dataset import Dataset
 from ..data.folds import verify_official_folds
 from ..evaluation.controls import random_features
@@ -142,8 +143,11 @@ class Experiment:
         split, folds, extra_folds, extra_info = self._split(r, X)
         t0 = time.perf_counter()
         with progress_bar(progress, "audit") as tick:
-            f.write_json("audit/audit.json", audit(ds, folds=folds, out_dir=f.file("audit")).to_dict())
+            report = audit(ds, folds=folds, out_dir=f.file("audit"))
+            f.write_json("audit/audit.json", report.to_dict())
             tick()
+        for finding in key_findings(report):
+            say(f"[yellow]audit: {escape(finding.message)}[/] -> {escape(finding.remedy)}")
         timings["audit"] = time.perf_counter() - t0
         f.write_json("features.json", {
             "preset": fs.preset, "n_features": fs.X.shape[1], "labels": labels,

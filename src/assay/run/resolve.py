@@ -17,6 +17,7 @@ import pandas as pd
 from ..data.dataset import Dataset
 from ..data.loading import load_task
 from ..data.tasks import primary_metric
+from ..data.transforms import TARGET_TRANSFORMS
 from ..data.user import load_user_data
 from ..errors import PluginError
 from ..evaluation.splitters import COLUMN_PREFIX, SPLITS, default_split
@@ -33,7 +34,8 @@ def load_dataset(c: RunConfig, progress: bool = True) -> Dataset:
     if c.task:
         return load_task(c.task, c.data, progress=progress)
     return load_user_data(c.data, c.target, input_column=c.input_column, id_column=c.id_column,
-                          task_type=c.task_type, structures_dir=c.structures_dir)
+                          task_type=c.task_type, structures_dir=c.structures_dir,
+                          drop_invalid=c.drop_invalid)
 
 
 def data_sha256(ds: Dataset) -> str:
@@ -91,7 +93,12 @@ def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: boo
         c = c.replace(models=available_models(ds.task_type),
                       primary_model=primary_declared or "lgbm")
     models = resolve_models(c.models, c.search_spaces)
+    if c.target_transform != "none":
+        if ds.is_classification:
+            raise PluginError("target_transform applies to regression targets only")
+        TARGET_TRANSFORMS[c.target_transform](c.target_shift).check(ds.y(), ids=list(ds.ids))
     for e in models.values():
+        e.target_transform = None if c.target_transform == "none" else (c.target_transform, c.target_shift)
         check_task_type(e, ds.task_type, c.seed)
     primary = c.primary_model or c.primary
     if primary not in models:
