@@ -12,7 +12,7 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 
-from ..data.user import parse_structure_column
+from ..data.user import parse_formula_column, parse_structure_column
 from ..errors import AssayError, InvalidDataError
 from ..features import featurize
 from ..run.folder import RunFolder
@@ -145,7 +145,18 @@ def predict_file(run_dir, data, input_column: str | None = None, trust: bool = T
     inputs = df[col]
     if input_type == "structure":
         inputs = parse_structure_column(inputs, column=str(col))
+    else:
+        inputs = pd.Series([_formula_text(v, str(col)) for v in inputs])
     return predict_frame(run_dir, inputs.reset_index(drop=True), trust=trust)
+
+
+def _formula_text(value, column: str):
+    """The loader's reading of one formula (hydrates rewritten); an unreadable one is kept as
+    written, so that its row gets no prediction and the featuriser's reason."""
+    try:
+        return parse_formula_column(pd.Series([value]), column=column).iloc[0]
+    except (InvalidDataError, ValueError, TypeError):
+        return "" if value is None or value != value else str(value)
 
 
 def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
