@@ -105,6 +105,10 @@ def predict_frame(run_dir, inputs: pd.Series, trust: bool = True) -> pd.DataFram
                 level = round(100 * (1 - p["alpha"]))
                 lo, hi = np.full(len(out), np.nan), np.full(len(out), np.nan)
                 lo[ok], hi[ok] = p["conformal"].predict_interval(Xo)
+                lo, hi, why = clip_to_sign(lo, hi, bundle.get("target_range"))
+                if why:
+                    for r in np.flatnonzero(ok & (why != "")):
+                        notes[r].append(why[r])
                 out[f"lower {level}%"] = lo
                 out[f"upper {level}%"] = hi
             elif "calibrated" in p:
@@ -125,6 +129,24 @@ def predict_frame(run_dir, inputs: pd.Series, trust: bool = True) -> pd.DataFram
             out["domain"] = np.where(ok, "", "OUT")
     out["note"] = ["; ".join(n) for n in notes]
     return out
+
+
+def clip_to_sign(lo, hi, target_range):
+    """Intervals of a one-signed target (every training value >= 0, or <= 0) are clipped at 0,
+    and each clipped row says so: an exfoliation energy interval reaching below zero is noise."""
+    why = np.full(len(lo), "", dtype=object)
+    if not target_range:
+        return lo, hi, None
+    tmin, tmax = target_range
+    if tmin >= 0:
+        cut = lo < 0
+        lo = np.where(cut, 0.0, lo)
+        why[cut] = "interval clipped at 0: the target is never negative in the training data"
+    elif tmax <= 0:
+        cut = hi > 0
+        hi = np.where(cut, 0.0, hi)
+        why[cut] = "interval clipped at 0: the target is never positive in the training data"
+    return lo, hi, why
 
 
 def predict_file(run_dir, data, input_column: str | None = None, trust: bool = True) -> pd.DataFrame:

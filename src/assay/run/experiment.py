@@ -34,6 +34,7 @@ from ..evaluation.learning_curve import plot as plot_curves
 from ..evaluation.parallel import run_jobs
 from ..evaluation.search import choose_threshold, search_params
 from ..evaluation.splitters import SPLITS, describe_split, is_partition, make_splits, split_overlap
+from ..errors import AssayError
 from ..features import featurize
 from ..store.database import RunDatabase
 from ..ui import progress_bar, say
@@ -111,8 +112,13 @@ class Experiment:
                       path=str(f.path), config=c.identity(), versions=package_versions(),
                       primary_model=r.primary, primary_metric=r.metric)
         try:
-            f.path.mkdir(parents=True, exist_ok=True)
-            return self._steps(r, progress, timings, t_start, started, db)
+            try:
+                f.path.mkdir(parents=True, exist_ok=True)
+                return self._steps(r, progress, timings, t_start, started, db)
+            except OSError as exc:  # read-only or full disk: say where, not a traceback
+                raise AssayError(f"cannot write the run folder {f.path}: {exc.strerror or exc}"
+                                 + (f" ({exc.filename})" if exc.filename else "")
+                                 + "; free some space or pass --out to another folder") from exc
         except BaseException as exc:
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
             db.record_run(r.run_id, status=status,
@@ -197,7 +203,8 @@ class Experiment:
             else cloudpickle.dumps(r.features), "input_type": ds.input_type,
             "task_type": ds.task_type, "labels": labels, "target": ds.target_name,
             "model_name": r.primary, "params": refit["params"], "threshold": refit["threshold"],
-            "run_id": r.run_id, "class_labels": ds.source.get("class_labels")})
+            "run_id": r.run_id, "class_labels": ds.class_labels,
+            "target_range": None if ds.is_classification else [float(np.min(ds.y())), float(np.max(ds.y()))]})
         timings["refit"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - t_start
 

@@ -108,6 +108,13 @@ def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: boo
     for name in (c.search_models or []):
         if name not in models:
             raise PluginError(f"search_models names {name!r}, which is not among the models")
+    if len(ds) < 2:
+        raise PluginError(f"{c.data or c.task}: {len(ds)} row(s); a model needs at least 2 rows "
+                          "(and a test fold)")
+    if isinstance(c.split, str) and c.split in ("auto", "kfold", "stratified", "group", "loco",
+                                                "cluster") and len(ds) < c.n_folds:
+        raise PluginError(f"{c.data or c.task}: {len(ds)} rows for {c.n_folds} folds; pass "
+                          f"--n-folds {max(2, len(ds))} (or n_folds in config.toml), or --split loo")
     split = resolve_split(c.split, ds)
     features = resolve_features(c.features)
     for sp in c.extra_splits:
