@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -53,6 +54,10 @@ DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".json", ".jsonl", ".parquet", ".pq", "
 def _names(v: str | None) -> list[str] | None:
     return None if v is None else [] if v.strip() == "none" else \
         [x.strip() for x in v.split(",") if x.strip()]
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _cleaning(steps: list[str]) -> list[dict]:
@@ -127,6 +132,7 @@ def run(
     current folder importable, or path/to/file.py:attr) wherever a name is accepted.
     """
     set_quiet(quiet)
+    signal.signal(signal.SIGTERM, _interrupt)  # recorded as interrupted; workers are stopped
     try:
         if what.endswith(".toml"):
             cfg = RunConfig.from_toml(what)
@@ -155,6 +161,9 @@ def run(
         result = Experiment(cfg).run(progress=not quiet, force=force)
     except (AssayError, KeyError, ValueError, FileNotFoundError, ImportError, OSError) as exc:
         _fail(exc)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: finished folds are kept; the same command resumes[/]")
+        raise typer.Exit(130)
     _print_result(result)
 
 

@@ -15,11 +15,36 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
+import os
+import threading
+import time
+
 import cloudpickle
 import joblib
 
 
+_WATCHING: list[int] = []
+
+
+def _end_with_parent() -> None:
+    """A worker whose parent is gone (SIGKILL, OOM killer) exits at once instead of computing
+    its fold for minutes: a daemon thread checks every half second who its parent is."""
+    if _WATCHING:
+        return
+    parent = os.getppid()
+    _WATCHING.append(parent)
+
+    def watch():
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="assay-parent-watch", daemon=True).start()
+
+
 def _call(fn: Callable, blob: bytes):
+    _end_with_parent()
     return fn(cloudpickle.loads(blob))
 
 
