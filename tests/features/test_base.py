@@ -98,7 +98,7 @@ class _RowOnly(Featurizer):
 
 
 class _BatchOnly(Featurizer):
-    def featurize_batch(self, items, *, n_jobs=1, threads=None):
+    def featurize_batch(self, items):  # a hook that takes no settings is called without them
         items = list(items)
         return BatchResult(np.arange(len(items), dtype=float)[:, None] + 1, [None] * len(items), [])
 
@@ -111,6 +111,7 @@ def test_default_batch_hook_loops_and_records_failures():
     np.testing.assert_array_equal(res.X[[0, 2]], [[2, 2], [5, 2]])
     assert np.isnan(res.X[1]).all() and res.errors[0] is None and "no noble gases" in res.errors[1]
     assert _BatchOnly().featurize("NaCl") == [1.0]  # per-item through a one-item batch
+    assert F.featurize(X3, _BatchOnly(), n_jobs=2, progress=False).X["k"].tolist() == [1.0, 2.0, 3.0]
     with pytest.raises(ValueError, match="no noble gases"):
         _RowOnly().featurize_many(["XeF2"])
 

@@ -21,7 +21,7 @@ from matminer.featurizers.base import BaseFeaturizer
 
 from ._matrix import CompositionMatrix
 
-__all__ = ["Featurizer", "BatchResult", "many_result", "instance_identity", "describe_instance"]
+__all__ = ["Featurizer", "BatchResult", "call_batch", "many_result", "instance_identity", "describe_instance"]
 
 SERIAL_BELOW = 8  # fewer rows than this are never worth starting worker processes for
 
@@ -83,7 +83,7 @@ class Featurizer(BaseFeaturizer):
 
     def featurize_many(self, entries, ignore_errors=False, return_errors=False, pbar=False):
         """matminer's featurize_many through the batch hook (raises on the first bad row unless told not to)."""
-        res = self.featurize_batch(list(entries), n_jobs=getattr(self, "_n_jobs", 1))
+        res = call_batch(self, list(entries), getattr(self, "_n_jobs", 1))
         return many_result(type(self).__name__, res.X, res.errors, ignore_errors, return_errors)
 
     # -- the batch hook ----------------------------------------------------------------------
@@ -114,6 +114,13 @@ class Featurizer(BaseFeaturizer):
 
     def params(self) -> dict | None:
         return self.cache_params()
+
+
+def call_batch(fz: Featurizer, items, n_jobs: int = 1, threads: int | None = None) -> BatchResult:
+    """``fz.featurize_batch`` with the settings its signature accepts (a user's hook may take neither)."""
+    accepts = inspect.signature(fz.featurize_batch).parameters
+    kw = {k: v for k, v in (("n_jobs", n_jobs), ("threads", threads)) if k in accepts}
+    return fz.featurize_batch(items, **kw)
 
 
 # --- the default loop ------------------------------------------------------------------------

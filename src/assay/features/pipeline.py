@@ -19,7 +19,7 @@ from matminer.featurizers.base import BaseFeaturizer
 from ..ui import progress_bar
 from ._matrix import CompositionMatrix
 from .adaptor import MatminerAdaptor
-from .base import Featurizer, describe_instance
+from .base import Featurizer, call_batch, describe_instance
 from .cache import FeatureCache, hash_inputs
 from .presets import _DROP, default_preset, preset_featurizers
 
@@ -197,7 +197,7 @@ def _compute_block(fz: Featurizer, inp: _Inputs, n_jobs: int, threads: int, stor
 
     def run():
         labels = fz.feature_labels()
-        res = fz.featurize_batch(items, n_jobs=n_jobs, threads=threads)
+        res = call_batch(fz, items, n_jobs, threads)
         X = np.asarray(res.X, dtype=float)
         if X.shape != (len(inp.values), len(labels)) or len(res.errors) != len(inp.values):
             raise ValueError(f"{describe_features(fz)}.featurize_batch returned {X.shape} values and "
