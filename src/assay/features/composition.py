@@ -12,8 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._matrix import (N_Z, CompositionMatrix, ElementTable, as_composition, build_table,
-                      data_source, pooled_stats, row_errors, source_table)
+from ._matrix import N_Z, CompositionMatrix, ElementTable, data_source, pooled_stats, row_errors, source_table
 from .base import many_result
 from .ionic import IonProperty
 from .vectorised import CHUNK, MultipleVectorFeaturizer, VectorFeaturizer
