@@ -18,27 +18,32 @@ Groups (``CHGNetFeatures(groups=...)``):
   coordinates fixed, no internal relaxation) fitted with the 3rd-order Birch-Murnaghan form,
   which is a cubic polynomial in V^(-2/3) and so a linear least-squares fit.
 
+The physics itself is in :mod:`assay.features.chgnet_physics`. ``threads`` (default 1) is
+torch's thread count in every process; ``n_jobs`` > 1 runs whole chunks in worker processes,
+each with ``threads`` threads, so the values do not depend on ``n_jobs``.
+
 CHGNet and torch are an optional extra; without them constructing a featuriser raises an
 ImportError that says ``pip install 'assay[pretrained]'``.
 """
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
-import math
 import warnings
 from functools import lru_cache
 
 import numpy as np
 
+from .base import BatchResult, Featurizer
+from .chgnet_physics import (CM1_PER_SQRT_EV_A2_AMU, EV_A3_TO_GPA, _dynamical_matrix, _frequencies, _predict,
+                             _release_memory, displaced_forces, energy_volume, fit_birch_murnaghan, frequencies_of,
+                             torch_threads)
+
 __all__ = ["CHGNetFeatures", "require_chgnet", "load_chgnet", "gamma_frequencies", "energy_volume_scan",
-           "fit_birch_murnaghan", "INSTALL_HINT", "EV_A3_TO_GPA", "CM1_PER_SQRT_EV_A2_AMU"]
+           "fit_birch_murnaghan", "displaced_forces", "torch_threads", "INSTALL_HINT", "EV_A3_TO_GPA",
+           "CM1_PER_SQRT_EV_A2_AMU"]
 
 INSTALL_HINT = "pip install 'assay[pretrained]'"
-EV_A3_TO_GPA = 160.21766208
-# nu[cm^-1] = CM1_PER_SQRT_EV_A2_AMU * sqrt(eigenvalue[eV / (A^2 amu)])
-CM1_PER_SQRT_EV_A2_AMU = math.sqrt(1.602176634e-19 / (1e-20 * 1.66053906660e-27)) / (2 * math.pi * 2.99792458e10)
 MODEL_VERSION = "0.3.0"
 
 
@@ -73,118 +78,6 @@ def _load(version: str):
     return model
 
 
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Run torch with ``n`` intra-op threads, then restore. Why: on a shared, busy CPU, OpenMP
-    with 2 threads was 5-20x slower than 1 thread for CHGNet's small batches (measured)."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(max(1, int(n)))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
-def _predict(model, graphs, task: str, batch_size: int, **kw) -> list[dict]:
-    if not graphs:
-        return []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # CHGNet warns about tensor construction on every batch
-        out = model.predict_graph(list(graphs), task=task, batch_size=batch_size, **kw)
-    return [out] if isinstance(out, dict) else out
-
-
-# --- physics ---------------------------------------------------------------------------------
-def _displacements(structure, delta: float):
-    """The 6N fractional-coordinate shifts, in the order ``_dynamical_matrix`` expects: each atom
-    moved by +-delta (A) along x, y, z."""
-    inv = np.linalg.inv(structure.lattice.matrix)
-    n = len(structure)
-    for i in range(n):
-        for a in range(3):
-            for sign in (1.0, -1.0):
-                d = np.zeros((n, 3))
-                d[i, a] = sign * delta
-                yield d @ inv
-
-
-def _iter_displaced(graph, structure, delta: float):
-    """6N graphs (each atom moved by +-delta A along x, y, z; topology shared with ``graph``),
-    made one at a time so only a batch of them is ever alive."""
-    import torch
-
-    frac = graph.atom_frac_coord
-    for shift in _displacements(structure, delta):
-        g = copy.copy(graph)
-        g.atom_frac_coord = frac + torch.as_tensor(shift, dtype=frac.dtype)
-        yield g
-
-
-def _release_memory() -> None:
-    """Hand freed heap pages back to the OS (glibc only; a no-op elsewhere).
-
-    Why: a CHGNet force batch allocates hundreds of MB in many pieces; glibc keeps the freed
-    pages, so without this the RSS of a long run ratchets up to its worst batch and stays there.
-    No gc.collect(): the tensors are freed by reference counting, and a full collection costs
-    ~0.2 s per call with a data set loaded."""
-    import ctypes
-
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def displaced_forces(model, graph, structure, delta: float, batch_atoms: int = 48) -> np.ndarray:
-    """(6N, N, 3) CHGNet forces on the 6N displaced copies of one structure.
-
-    Why batches are capped by atoms, not graphs: CHGNet keeps the double-backward graph of the
-    forces (create_graph=True), about 5-20 MB per atom and growing with neighbour count, so a
-    batch of 64 displaced 24-atom cells needs > 8 GB and is also several times slower than small
-    batches (page faults). Forces do not depend on how graphs are batched (checked: identical
-    to the last bit), so the cap changes only memory and time.
-    """
-    n = len(structure)
-    per_batch = max(1, int(batch_atoms) // n)
-    forces = np.empty((6 * n, n, 3))
-    graphs = _iter_displaced(graph, structure, delta)
-    k = 0
-    while k < 6 * n:
-        batch = [next(graphs) for _ in range(min(per_batch, 6 * n - k))]
-        for p in _predict(model, batch, "ef", per_batch):
-            forces[k] = p["f"]
-            k += 1
-        del batch
-    return forces
-
-
-def _dynamical_matrix(forces: np.ndarray, masses: np.ndarray, delta: float, asr: bool) -> np.ndarray:
-    """Mass-weighted dynamical matrix from the (6N, N, 3) forces of ``displaced_forces``."""
-    n = len(masses)
-    f = forces.reshape(n, 3, 2, n, 3)  # (moved atom, axis, sign, atom, axis)
-    phi = -(f[:, :, 0] - f[:, :, 1]) / (2 * delta)  # d2E / du_(j b) du_(i a): (j, b, i, a)
-    phi = phi.reshape(3 * n, 3 * n)
-    phi = 0.5 * (phi + phi.T)
-    m = np.repeat(masses, 3)
-    dyn = phi / np.sqrt(np.outer(m, m))
-    if asr:  # project out the three rigid translations (mass-weighted), which must cost nothing
-        t = np.zeros((3 * n, 3))
-        for a in range(3):
-            t[a::3, a] = np.sqrt(masses)
-        t /= np.linalg.norm(t, axis=0)
-        p = np.eye(3 * n) - t @ t.T
-        dyn = p @ dyn @ p
-    return 0.5 * (dyn + dyn.T)
-
-
-def _frequencies(dyn: np.ndarray) -> np.ndarray:
-    """Frequencies in cm^-1, ascending; imaginary modes are returned negative."""
-    lam = np.linalg.eigvalsh(dyn)
-    return np.sign(lam) * np.sqrt(np.abs(lam)) * CM1_PER_SQRT_EV_A2_AMU
-
-
 def gamma_frequencies(structures, *, delta: float = 0.01, asr: bool = True, batch_atoms: int = 48,
                       model=None, threads: int = 1) -> list[np.ndarray]:
     """Gamma-point frequencies (cm^-1, ascending, 3N per structure) from CHGNet finite differences.
@@ -192,74 +85,35 @@ def gamma_frequencies(structures, *, delta: float = 0.01, asr: bool = True, batc
     One structure at a time, its displaced graphs built lazily in small batches: memory stays
     bounded by one batch, whatever the number of structures."""
     model = model or load_chgnet()
-    out = []
     with torch_threads(threads):
-        for s in structures:
-            forces = displaced_forces(model, model.graph_converter(s), s, delta, batch_atoms)
-            masses = np.array([float(site.specie.atomic_mass) for site in s])
-            out.append(_frequencies(_dynamical_matrix(forces, masses, delta, asr)))
-    return out
-
-
-def _scaled(structure, factor: float):
-    s = structure.copy()
-    s.scale_lattice(structure.volume * factor)
-    return s
+        return frequencies_of(model, structures, delta, asr, batch_atoms)
 
 
 def energy_volume_scan(structures, *, strain: float = 0.03, points: int = 5, batch_size: int = 64,
                        model=None, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Volumes (A^3/atom) and CHGNet energies (eV/atom), each (n_structures, points)."""
     model = model or load_chgnet()
-    structures = list(structures)
-    factors = np.linspace(1 - strain, 1 + strain, points)
-    scaled = [_scaled(s, f) for s in structures for f in factors]
     with torch_threads(threads):
-        preds = _predict(model, [model.graph_converter(s) for s in scaled], "e", batch_size)
-    e = np.array([float(p["e"]) for p in preds]).reshape(len(structures), points)
-    v = np.array([[s.volume * f / len(s) for f in factors] for s in structures])
-    return v, e
-
-
-def fit_birch_murnaghan(volumes: np.ndarray, energies: np.ndarray) -> tuple[float, float, float, bool]:
-    """(V0, E0, B0 in GPa, minimum_found) from a 3rd-order Birch-Murnaghan fit of E(V).
-
-    E is a cubic in x = V^(-2/3); B = V d2E/dV2 = V E''(x) (dx/dV)^2 + V E'(x) d2x/dV2.
-    When the fitted curve has no minimum within +-15 % of the scan's middle volume, V0 is the
-    middle volume, B is the curvature there and ``minimum_found`` is False.
-    """
-    v = np.asarray(volumes, dtype=float)
-    e = np.asarray(energies, dtype=float)
-    x = v ** (-2.0 / 3.0)
-    c = np.polyfit(x, e, 3)
-    d1, d2 = np.polyder(c, 1), np.polyder(c, 2)
-    vmid = float(np.median(v))
-    roots = [r.real for r in np.roots(d1) if abs(r.imag) < 1e-12 and r.real > 0 and np.polyval(d2, r.real) > 0]
-    roots = [r for r in roots if abs(r ** -1.5 / vmid - 1) <= 0.15]
-    found = bool(roots)
-    x0 = min(roots, key=lambda r: abs(r ** -1.5 - vmid)) if found else vmid ** (-2.0 / 3.0)
-    v0 = x0 ** -1.5
-    dxdv = -2.0 / 3.0 * v0 ** (-5.0 / 3.0)
-    d2xdv2 = 10.0 / 9.0 * v0 ** (-8.0 / 3.0)
-    b = v0 * (np.polyval(d2, x0) * dxdv ** 2 + np.polyval(d1, x0) * d2xdv2)
-    return float(v0), float(np.polyval(c, x0)), float(b * EV_A3_TO_GPA), found
+        return energy_volume(model, structures, strain, points, batch_size)
 
 
 # --- featuriser ------------------------------------------------------------------------------
-class CHGNetFeatures:
+class CHGNetFeatures(Featurizer):
     """CHGNet embeddings, energies and potential-computed physics for pymatgen Structures.
 
-    Same contract as matminer featurisers (``featurize``, ``featurize_many``, ``feature_labels``,
-    ``citations``, ``implementors``). Structures are processed in chunks so every CHGNet call is
-    a batch; a chunk that fails is redone one structure at a time so one bad structure only
-    costs its own row. The phonon group's 6N force calls go one structure at a time in batches
-    of at most ``phonon_batch_atoms`` atoms, so peak memory does not grow with the data set.
+    Structures are processed in chunks of ``chunk`` so every CHGNet call is a batch; a chunk
+    that fails is redone one structure at a time so one bad structure only costs its own row.
+    With ``n_jobs`` > 1 whole chunks go to worker processes (each loads the model once and runs
+    torch with ``threads`` threads): the batches, and so the values, are those of ``n_jobs=1``.
+    The phonon group's 6N force calls go one structure at a time in batches of at most
+    ``phonon_batch_atoms`` atoms, so peak memory does not grow with the data set.
     """
 
     GROUPS = ("embedding", "energy", "phonons", "eos")
     FAST = ("embedding", "energy")
     PHYSICS = ("phonons", "eos")
     name = "CHGNetFeatures"
+    input_kind = "structure"
 
     def __init__(self, groups=FAST, model: str = MODEL_VERSION, displacement: float = 0.01, asr: bool = True,
                  eos_strain: float = 0.03, eos_points: int = 5, max_phonon_atoms: int = 48,
@@ -280,13 +134,16 @@ class CHGNetFeatures:
         self.threads = threads
         self.phonon_batch_atoms = phonon_batch_atoms
 
-    def params(self) -> dict:
+    def cache_name(self) -> str:
+        return f"structure:{self.name}:{'+'.join(self.groups)}"
+
+    def cache_params(self) -> dict:
         """What identifies the numbers (the cache key): groups, settings, chgnet and torch versions."""
         from importlib.metadata import version
 
         p = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(self).items()
-             if k not in ("batch_size", "chunk", "threads", "phonon_batch_atoms")}  # these do not change the values
-        p["chgnet"] = version("chgnet")
+             if not k.startswith("_") and k not in ("batch_size", "chunk", "threads", "phonon_batch_atoms")}
+        p["chgnet"] = version("chgnet")  # batch_size, chunk, threads, phonon_batch_atoms: not the values
         p["torch"] = version("torch")
         return p
 
@@ -315,29 +172,28 @@ class CHGNetFeatures:
     def implementors(self) -> list[str]:
         return ["assay", "CHGNet (Deng et al.)"]
 
-    # -- public API ----------------------------------------------------------------------------
-    def featurize(self, structure) -> list[float]:
-        X, errors, _ = self.featurize_with_errors([structure])
-        if errors:
-            raise ValueError(errors[0])
-        return X[0].tolist()
+    # -- the batch hook ------------------------------------------------------------------------
+    def featurize_batch(self, items, *, n_jobs: int = 1, threads: int | None = None) -> BatchResult:
+        """Every structure, in chunks; ``n_jobs`` processes, ``threads`` torch threads in each."""
+        structures = list(items)
+        threads = self.threads if threads is None else threads
+        starts = list(range(0, len(structures), self.chunk))
+        if n_jobs == 1 or len(starts) < 2:
+            X, errors, notes = _chunk(self, structures, 0, threads)
+        else:
+            from joblib import Parallel, delayed
 
-    def featurize_many(self, structures, ignore_errors: bool = False, return_errors: bool = False, pbar=False):
-        from .composition import many_result
+            parts = Parallel(n_jobs=n_jobs)(delayed(_chunk)(self, structures[i:i + self.chunk], i, threads)
+                                            for i in starts)
+            X = np.vstack([p[0] for p in parts])
+            errors = {k: v for p in parts for k, v in p[1].items()}
+            notes = [n for p in parts for n in p[2]]
+        return BatchResult(X, [errors.get(i) for i in range(len(structures))], notes)
 
-        X, errors, _ = self.featurize_with_errors(structures)
-        return many_result(self.name, X, errors, ignore_errors, return_errors)
-
-    def featurize_with_errors(self, structures):
+    def featurize_with_errors(self, structures, n_jobs: int = 1):
         """(X, {row: reason}, notes as (row, feature, reason)) for a list of Structures."""
-        structures = list(structures)
-        width = len(self.feature_labels())
-        X = np.full((len(structures), width), np.nan)
-        errors: dict[int, str] = {}
-        notes: list = []
-        with torch_threads(self.threads):
-            self._run(structures, X, errors, notes)
-        return X, errors, notes
+        res = self.featurize_batch(structures, n_jobs=n_jobs)
+        return res.X, {i: e for i, e in enumerate(res.errors) if e}, res.notes
 
     def _run(self, structures, X, errors, notes):
         for start in range(0, len(structures), self.chunk):
@@ -415,11 +271,21 @@ class CHGNetFeatures:
                                       float(np.mean(nu < -10.0))]))
 
     def _eos(self, model, structures, parts, notes):
-        v, e = energy_volume_scan(structures, strain=self.eos_strain, points=self.eos_points,
-                                  batch_size=self.batch_size, model=model, threads=self.threads)
+        v, e = energy_volume(model, structures, self.eos_strain, self.eos_points, self.batch_size)
         for j, s in enumerate(structures):
             v0, _, b, found = fit_birch_murnaghan(v[j], e[j])
             if not found:
                 notes[j].append(("chgnet eos_v0_ratio", "no energy minimum within 15% of the input volume; "
                                  "bulk modulus is the curvature at the input volume"))
             parts[j].append(np.array([b, v0 / (s.volume / len(s)) if found else np.nan]))
+
+
+def _chunk(fz: CHGNetFeatures, structures, offset: int, threads: int):
+    """(X, {row: reason}, notes) of consecutive structures, rows numbered from ``offset``; run in
+    the calling process or a worker, always under ``threads`` torch threads."""
+    X = np.full((len(structures), len(fz.feature_labels())), np.nan)
+    errors: dict[int, str] = {}
+    notes: list = []
+    with torch_threads(threads):
+        fz._run(structures, X, errors, notes)
+    return X, {offset + i: e for i, e in errors.items()}, [(offset + i, f, w) for i, f, w in notes]

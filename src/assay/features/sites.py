@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._matrix import source_table
+from .base import Featurizer
 from .structure import ANIONS
 
 __all__ = ["SiteRoleProperties"]
@@ -27,12 +28,13 @@ ROLE_GAP = 1.02  # two cation roles only when their anion distances differ by mo
 CUTOFF = 8.0
 
 
-class SiteRoleProperties:
+class SiteRoleProperties(Featurizer):
     """matminer-style featuriser: Magpie properties pooled per site role (A cation, B cation, anion)."""
 
     name = "SiteRoleProperties"
+    input_kind = "structure"
 
-    def params(self) -> dict:
+    def cache_params(self) -> dict:
         return {"props": list(PROPS), "anions": sorted(ANIONS), "gap": ROLE_GAP, "cutoff": CUTOFF, "v": 1}
 
     def feature_labels(self) -> list[str]:
@@ -53,6 +55,9 @@ class SiteRoleProperties:
 
     def featurize(self, s) -> list:
         return self.featurize_with_notes(s)[0]
+
+    def _featurize_row(self, s):
+        return self.featurize_with_notes(s)
 
     def roles(self, s) -> np.ndarray:
         """Role index per site (0 = A, 1 = B, 2 = X) and each site's mean distance to its 6 nearest anions."""

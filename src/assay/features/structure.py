@@ -7,12 +7,14 @@ to a structure (no oxidation-state guess, not an ABX3 perovskite) are NaN and re
 """
 from __future__ import annotations
 
-import importlib
 import math
 import warnings
 from functools import lru_cache
 
 import numpy as np
+
+from .adaptor import MatminerAdaptor
+from .base import Featurizer
 
 __all__ = ["StructureFeatures", "MatminerAdaptor", "CRYSTAL_SYSTEMS", "featurize_structures"]
 
@@ -37,7 +39,7 @@ def _el(z: int):
     return float(el.atomic_mass), (float(r) if r is not None else np.nan)
 
 
-class StructureFeatures:
+class StructureFeatures(Featurizer):
     """Geometric/symmetry/neighbour/physics descriptors; ``groups`` picks the expensive parts.
 
     Groups: basic (density, packing, lattice), symmetry (spglib, symprec 0.1), neighbours
@@ -57,8 +59,9 @@ class StructureFeatures:
         self.symprec = symprec
 
     name = "StructureFeatures"
+    input_kind = "structure"
 
-    def params(self) -> dict:
+    def cache_params(self) -> dict:
         return {"groups": list(self.groups), "symprec": self.symprec, "cutoff": CUTOFF, "cn_tol": CN_TOL,
                 "v": 1}
 
@@ -100,6 +103,9 @@ class StructureFeatures:
 
     def featurize(self, s) -> list:
         return self.featurize_with_notes(s)[0]
+
+    def _featurize_row(self, s):
+        return self.featurize_with_notes(s)
 
     def featurize_with_notes(self, s) -> tuple[list, dict[str, str]]:
         notes: dict[str, str] = {}
@@ -263,114 +269,7 @@ def _ionic_radius(el: str, oxi: float, cn: str) -> float:
             return np.nan
 
 
-class MatminerAdaptor:
-    """Run any matminer featuriser by name, e.g. ``matminer:DensityFeatures``, row by row.
-
-    ``preset`` calls ``from_preset``; errors are per-row reasons, not exceptions. Parallelism
-    is joblib over chunks (matminer's own multiprocessing pool is avoided).
-    """
-
-    MODULES = ("composition", "structure", "site", "conversions", "bandstructure", "dos")
-
-    def __init__(self, spec: str, preset: str | None = None, **kwargs):
-        self.spec = spec.removeprefix("matminer:")
-        self.preset = preset
-        self.kwargs = kwargs
-        self._fz = None
-
-    @property
-    def name(self) -> str:
-        return f"matminer:{self.spec}"
-
-    def params(self) -> dict:
-        import matminer
-
-        return {"preset": self.preset, "kwargs": self.kwargs, "matminer": matminer.__version__}
-
-    @property
-    def featurizer(self):
-        if self._fz is None:
-            cls = None
-            for mod in self.MODULES:
-                m = importlib.import_module(f"matminer.featurizers.{mod}")
-                cls = getattr(m, self.spec, None)
-                if cls is not None:
-                    break
-            if cls is None:
-                raise KeyError(f"no matminer featurizer called {self.spec!r}")
-            self._fz = cls.from_preset(self.preset, **self.kwargs) if self.preset else cls(**self.kwargs)
-        return self._fz
-
-    def feature_labels(self):
-        return list(self.featurizer.feature_labels())
-
-    def citations(self):
-        return list(self.featurizer.citations())
-
-    def featurize_many_with_errors(self, entries, n_jobs: int = 1):
-        from joblib import Parallel, delayed
-
-        entries = list(entries)
-        fz = self.featurizer
-        if n_jobs == 1 or len(entries) < 2:
-            parts = [_run_rows(fz, entries, 0)]
-        else:
-            k = max(1, len(entries) // (4 * abs(n_jobs)))
-            parts = Parallel(n_jobs=n_jobs)(delayed(_run_rows)(fz, entries[i:i + k], i)
-                                            for i in range(0, len(entries), k))
-        rows, errors = [], {}
-        for r, e in parts:
-            rows += r
-            errors.update(e)
-        return np.array(rows, dtype=float).reshape(len(entries), len(self.feature_labels())), errors
-
-
-def _run_rows(fz, entries, offset):
-    width = len(fz.feature_labels())
-    rows, errors = [], {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for i, x in enumerate(entries):
-            try:
-                v = [float(a) for a in fz.featurize(x)]
-                if len(v) != width:
-                    raise ValueError(f"returned {len(v)} values for {width} labels")
-            except Exception as exc:  # matminer featurisers raise anything
-                errors[offset + i] = f"{type(exc).__name__}: {exc}"
-                v = [np.nan] * width
-            rows.append(v)
-    return rows, errors
-
-
-def featurize_structures(featurizer: StructureFeatures, structures, n_jobs: int = 1):
-    """(X, row errors, notes as a list of (row, feature, reason)) for a list of Structures."""
-    from joblib import Parallel, delayed
-
-    structures = list(structures)
-    if n_jobs == 1 or len(structures) < 8:
-        parts = [_struct_rows(featurizer, structures, 0)]
-    else:
-        k = max(1, len(structures) // (4 * abs(n_jobs) if n_jobs > 0 else 8))
-        parts = Parallel(n_jobs=n_jobs)(delayed(_struct_rows)(featurizer, structures[i:i + k], i)
-                                        for i in range(0, len(structures), k))
-    rows, errors, notes = [], {}, []
-    for r, e, nt in parts:
-        rows += r
-        errors.update(e)
-        notes += nt
-    width = len(featurizer.feature_labels())
-    return np.array(rows, dtype=float).reshape(len(structures), width), errors, notes
-
-
-def _struct_rows(fz, structures, offset):
-    width = len(fz.feature_labels())
-    rows, errors, notes = [], {}, []
-    for i, s in enumerate(structures):
-        try:
-            v, nt = fz.featurize_with_notes(s)
-            notes += [(offset + i, k, why) for k, why in nt.items()]
-        except Exception as exc:  # one bad structure must not sink the batch
-            errors[offset + i] = f"{type(exc).__name__}: {exc}"
-            v = [np.nan] * width
-        rows.append(v)
-    return rows, errors, notes
+def featurize_structures(featurizer, structures, n_jobs: int = 1):
+    """(X, {row: reason}, notes as (row, feature, reason)) for a list of Structures, via the batch hook."""
+    res = featurizer.featurize_batch(list(structures), n_jobs=n_jobs)
+    return res.X, {i: e for i, e in enumerate(res.errors) if e}, list(res.notes)
