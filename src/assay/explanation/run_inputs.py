@@ -31,8 +31,8 @@ class RunData:
         if recorded_sha and recorded_sha != resolved.data_sha256:
             raise RunFolderError(f"{run_dir}: the data at {c.data or c.task} changed since the run "
                                  "(content hash differs); explain would describe other rows")
-        fs = featurize(ds.inputs, resolved.features, input_type=ds.input_type, n_jobs=c.n_jobs,
-                       progress=progress)
+        fs = featurize(ds.inputs, resolved.features, input_type=ds.input_type, ids=ds.ids,
+                       n_jobs=c.n_jobs, threads=c.threads, progress=progress)
         labels = fs.labels
         recorded = (self.folder.read_json("features.json", default={}) or {}).get("labels")
         if recorded and set(recorded) <= set(labels):

@@ -141,8 +141,8 @@ class Experiment:
         f.write_json("dataset.json", _dataset_info(ds, r.data_sha256))
 
         t0 = time.perf_counter()
-        fs = featurize(ds.inputs, r.features, input_type=ds.input_type, n_jobs=c.n_jobs,
-                       progress=progress)
+        fs = featurize(ds.inputs, r.features, input_type=ds.input_type, ids=ds.ids,
+                       n_jobs=c.n_jobs, threads=c.threads, progress=progress)
         timings["featurize"] = time.perf_counter() - t0
         X, labels = fs.X.to_numpy(dtype=float), list(fs.labels)
 
