@@ -106,7 +106,7 @@ def predict_frame(run_dir, inputs: pd.Series, trust: bool = True) -> pd.DataFram
                 lo, hi = np.full(len(out), np.nan), np.full(len(out), np.nan)
                 lo[ok], hi[ok] = p["conformal"].predict_interval(Xo)
                 lo, hi, why = clip_to_sign(lo, hi, bundle.get("target_range"))
-                if why:
+                if why is not None:
                     for r in np.flatnonzero(ok & (why != "")):
                         notes[r].append(why[r])
                 out[f"lower {level}%"] = lo

@@ -79,7 +79,9 @@ class RunData:
 
     @property
     def models(self) -> list[str]:
-        return list(self.config.get("models") or self.summary)
+        """The models' names as the run used them (a reference ``my_models:make_model`` is the
+        model ``make_model``), in the declared order."""
+        return list(self.run.get("models") or self.summary or self.config.get("models"))
 
     @property
     def target(self) -> str:

@@ -19,12 +19,12 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from ..data.transforms import TARGET_TRANSFORMS
-from ..errors import AssayError
+from ..errors import AssayError, PluginError
 from ..evaluation.controls import CONTROLS
 from ..evaluation.search import STRATEGIES
 from ..models.entries import resolve_models
 from ..models.zoo import DEFAULT_MODELS
-from ..references import describe, recreate
+from ..references import describe, is_reference, recreate, resolve
 
 
 class ConfigError(AssayError, ValueError):
@@ -195,12 +195,33 @@ class RunConfig:
                         f"{_toml_key(k)} = {_toml_value(list(x))}" for k, x in space.items()))
                 continue
             lines.append(f"{f.name} = {_toml_value(v)}")
+        sources = self.reference_sources()
+        if sources:
+            plugins["sources"] = sources
         for key, rec in plugins.items():
             if isinstance(rec, list):
                 rec = {"list": json.dumps(rec)}
             tables.append(f"[plugins.{key}]\n" + "\n".join(f"{_toml_key(k)} = {_toml_value(x)}"
                                                           for k, x in rec.items() if x is not None))
         return "\n".join(lines) + "\n" + ("\n" + "\n\n".join(tables) + "\n" if tables else "")
+
+    def reference_sources(self) -> dict:
+        """reference -> SHA-256 of the source it imports now (what config.toml records, so a
+        later re-creation can tell whether the user's code changed)."""
+        refs = []
+        models = self.models.values() if isinstance(self.models, dict) else self.models
+        refs += [m for m in models if isinstance(m, str)]
+        feats = self.features if isinstance(self.features, list) else [self.features]
+        refs += [f for f in feats if isinstance(f, str)]
+        refs += [self.split] if isinstance(self.split, str) else []
+        out = {}
+        for ref in refs:
+            if is_reference(ref):
+                try:
+                    out[ref] = resolve(ref).source_sha256 or "unknown"
+                except PluginError:
+                    out[ref] = "does not import"
+        return out
 
     @classmethod
     def from_toml(cls, path) -> "RunConfig":
@@ -216,7 +237,8 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict, source: str = "config") -> "RunConfig":
         d = dict(d)
-        plugins = d.pop("plugins", {}) or {}
+        plugins = dict(d.pop("plugins", {}) or {})
+        plugins.pop("sources", None)  # recorded for people and notebooks; not a setting
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ...errors import PluginError
+from ...references import resolve
 from ...run.config import RunConfig
 from ..html import Raw, esc, fmt, kv_table, table
 from ..run_data import RunData
@@ -85,6 +87,17 @@ def cli_equivalent(r: RunData) -> str | None:
     return " ".join(cmd)
 
 
+def _source_now(ref: str, sha: str) -> str:
+    """Whether the reference imports now, and the same source as when the run was made."""
+    try:
+        now = resolve(ref).source_sha256
+    except PluginError as exc:
+        return f"**does not import now** ({exc}): this run cannot be re-created here"
+    if now == sha:
+        return "imports now, with the same source"
+    return "**imports now, but its source changed since the run**: numbers may differ"
+
+
 def recreatable_statement(r) -> str:
     """Says plainly which of the user's pieces this notebook can re-create, and from what."""
     recs = {f"model `{n}`": m for n, m in (r.run.get("models") or {}).items() if m.get("kind") != "zoo"}
@@ -92,6 +105,10 @@ def recreatable_statement(r) -> str:
         rec = (r.config.get("plugins") or {}).get(key)
         if rec:
             recs[f"{'featuriser' if key == 'features' else 'splitter'}"] = rec
+    sources = (r.config.get("plugins") or {}).get("sources") or {}
+    for ref, sha in sources.items():
+        recs[f"reference `{ref}`"] = {"kind": "reference", "text": ref, "source_sha256": sha,
+                                      "recreatable": True, "now": _source_now(ref, sha)}
     if not recs:
         return "Every model, featuriser and split of this run is one of assay's own: config.toml re-creates it."
     lines = ["Your own pieces in this run, and whether config.toml alone re-creates them:", ""]
@@ -101,5 +118,6 @@ def recreatable_statement(r) -> str:
                f"**not re-creatable** from config.toml (`{m.get('text')}` is a Python object); the "
                "run's pickled copy in `plugins.pkl` is used")
         sha = m.get("source_sha256")
-        lines.append(f"- {what}: {how}" + (f" (source SHA-256 `{sha[:12]}…` when recorded)" if sha else ""))
+        lines.append(f"- {what}: {how}" + (f" (source SHA-256 `{sha[:12]}…` when recorded)" if sha else "")
+                     + (f"; {m['now']}" if m.get("now") else ""))
     return "\n".join(lines)
