@@ -15,7 +15,18 @@ from .builder import ReportBuilder, Section
 
 
 def _md(text: str) -> dict:
-    return {"cell_type": "markdown", "metadata": {}, "source": text.strip("\n")}
+    """A markdown cell. Raw HTML is neutralised: column names and ids come from the user's data,
+    and a crafted one (``<img onerror=...>``) must show as text, not run in the viewer."""
+    safe = text.strip("\n").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return {"cell_type": "markdown", "metadata": {}, "source": safe}
+
+
+def md_text(value) -> str:
+    """User text (a column name, an id) as literal markdown: its markup characters escaped."""
+    out = str(value)
+    for ch in "\\`*_{}[]()#+!|":
+        out = out.replace(ch, "\\" + ch)
+    return out
 
 
 def _code(src: str) -> dict:
@@ -36,7 +47,7 @@ def build_notebook(b: ReportBuilder, sections: list[Section]) -> dict:
     cells = []
 
     cells.append(_md(f"""
-# {r.target_label}{' — ' + r.task.name if r.task else ''}: run `{r.run_id}`
+# {md_text(r.target_label)}{' — ' + r.task.name if r.task else ''}: run `{r.run_id}`
 
 This notebook re-creates the run recorded in `{r.path}` through assay's Python API, section by
 section, in the order of `report.html`. Each section opens with the report's findings for the
