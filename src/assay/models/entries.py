@@ -19,7 +19,7 @@ from typing import Any
 from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
 
 from ..errors import PluginError
-from ..references import is_reference, qualified_name, resolve, source_sha256
+from ..references import entry_points, is_reference, qualified_name, resolve, source_sha256
 from .zoo import ZOO, get_model_spec, make_model
 
 
@@ -149,8 +149,6 @@ def resolve_model(name: str, value, search_space: dict | None = None) -> ModelEn
 
 
 def _entry_point_names() -> set[str]:
-    from ..references import entry_points
-
     return set(entry_points("model"))
 
 
