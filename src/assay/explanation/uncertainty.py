@@ -14,7 +14,6 @@ from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from ..evaluation.matbench_format import matbench_hash
-
 from .conformal import (ConformalRegressor, ForestDifficulty, KNNDifficulty, _conformal_rank, _final_step,
                         forest_std, is_forest)
 from .quantile import QuantileBoostingRegressor
