@@ -11,10 +11,19 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from .data.leaderboard import task_leaderboard
+from .data.tasks import TASKS
 from .errors import AssayError
+from .evaluation.splitters import SPLITS
+from .explanation import commands as explanation_commands
+from .explanation.predict import predict_file, spreadsheet_safe
+from .models.zoo import ZOO, available_models
+from .report import commands as report_commands
 from .run.config import RunConfig
 from .run.experiment import Experiment
 from .run.recipes import RECIPES, recipe_config
+from .store.atomic import atomic_write_text
+from .store.database import RunDatabase
 from .ui import console, set_quiet
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -32,9 +41,6 @@ def _fail(exc: Exception) -> None:
 @app.command()
 def tasks():
     """List the 13 Matbench v0.1 tasks."""
-    from .data.leaderboard import task_leaderboard
-    from .data.tasks import TASKS
-
     t = Table(title="Matbench v0.1 tasks")
     for col in ("task", "input", "type", "target", "unit", "rows", "MAD", "bundled", "best on leaderboard"):
         t.add_column(col)
@@ -209,8 +215,6 @@ def recipes():
 @app.command()
 def models():
     """List the model zoo (with `stack:a+b+c` any stack of them)."""
-    from .models.zoo import ZOO, available_models
-
     have = set(available_models())
     t = Table(title="model zoo")
     for col in ("model", "family", "baseline", "tunable", "description"):
@@ -225,8 +229,6 @@ def models():
 @app.command()
 def splits():
     """List the ways rows can be split into training and test folds."""
-    from .evaluation.splitters import SPLITS
-
     t = Table(title="splits")
     t.add_column("split")
     t.add_column("description")
@@ -239,8 +241,6 @@ def splits():
 def runs(out: Path = typer.Option(Path("runs"), help="Folder holding the runs"),
          task: Optional[str] = typer.Option(None)):
     """List recorded runs from the run database."""
-    from .store.database import RunDatabase
-
     db_path = out / "assay.sqlite"
     if not db_path.is_file():
         _fail(AssayError(f"No run database at {db_path}; run `assay run` first."))
@@ -261,15 +261,11 @@ def predict(run_dir: Path = typer.Argument(..., help="A finished run folder"),
             input_column: Optional[str] = typer.Option(None),
             output: Optional[Path] = typer.Option(None, "-o", help="Write predictions to this CSV")):
     """Predict new materials with a run's refit model."""
-    from .explanation.predict import predict_file, spreadsheet_safe
-
     try:
         df = predict_file(run_dir, data, input_column=input_column)
     except (AssayError, KeyError, ValueError, FileNotFoundError, OSError) as exc:
         _fail(exc)
     if output:
-        from .store.atomic import atomic_write_text
-
         try:
             atomic_write_text(output, spreadsheet_safe(df).to_csv(index=False))
         except OSError as exc:
@@ -283,9 +279,6 @@ def main() -> None:  # pragma: no cover
 
 def _register_stage_commands() -> None:
     """Commands that belong to later workflow stages live beside their stage."""
-    from .explanation import commands as explanation_commands
-    from .report import commands as report_commands
-
     explanation_commands.register(app)
     report_commands.register(app)
 

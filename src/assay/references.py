@@ -25,7 +25,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import cloudpickle
+import pandas as pd
+
 from .errors import PluginError
+from .ui import say
 
 #: Prefixes assay itself uses in names (``stack:rf+lgbm``, ``matminer:Name``, ``column:fold``).
 RESERVED_PREFIXES = ("stack", "matminer", "column")
@@ -126,10 +130,8 @@ def _is_users_own(module) -> bool:
 
 def _pickle_by_value(module) -> None:
     try:
-        import cloudpickle
-
         cloudpickle.register_pickle_by_value(module)
-    except (ImportError, ValueError):  # pragma: no cover - cloudpickle is a dependency
+    except ValueError:  # pragma: no cover - a module missing from sys.modules
         pass
 
 
@@ -180,8 +182,6 @@ def describe(obj) -> dict:
                 pass
         return rec
     if hasattr(obj, "shape") and hasattr(obj, "columns"):  # a table of precomputed features
-        import pandas as pd
-
         digest = hashlib.sha256(pd.util.hash_pandas_object(obj, index=True).values.tobytes()
                                 + "|".join(map(str, obj.columns)).encode()).hexdigest()
         return {"kind": "table", "text": f"precomputed table {obj.shape[0]} x {obj.shape[1]}",
@@ -212,7 +212,5 @@ def recreate(rec: dict, what: str = "object"):
         obj = obj(**rec.get("params", {}))
     sha = rec.get("source_sha256")
     if sha and source_sha256(obj) not in (None, sha):
-        from .ui import say
-
         say(f"[yellow]note: the source of {text} changed since the run was recorded[/]")
     return obj

@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from ..features import composition as C
+from ..features import featurize
 from .stats import ALPHA, paired_test  # noqa: F401 - paired_test is re-exported here
 
 CONTROLS = ("random-features", "scrambled-target")
@@ -42,15 +44,11 @@ def random_features(dataset, width: int, seed: int = 0) -> tuple[np.ndarray, str
 
 def _random_element_features(dataset, width: int, seed: int) -> np.ndarray:
     if width == 132 and seed == 0:
-        from ..features import featurize
-
         fs = featurize(dataset.inputs, "random-control", input_type=dataset.input_type,
                        progress=False)
         X = fs.X.to_numpy(float)
         if X.shape[1] == width:
             return X
-    from ..features import composition as C
-
     stats = C.ElementProperty.STATS6
     n_props = max(1, math.ceil(width / len(stats)))
     fz = C.RandomElementProperty(n_properties=n_props, seed=seed)

@@ -12,6 +12,8 @@ import json
 
 import numpy as np
 
+from ..store.atomic import atomic_write_bytes
+
 MATBENCH_VERSION = "0.6"
 BENCHMARK = "matbench_v0.1"
 
@@ -61,8 +63,6 @@ def benchmark_dict(tasks: dict[str, dict], user_metadata: dict | None = None) ->
 
 
 def write_results(path, d: dict) -> None:
-    from ..store.atomic import atomic_write_bytes
-
     atomic_write_bytes(path, gzip.compress(json.dumps(d).encode("utf-8"), mtime=0))
 
 

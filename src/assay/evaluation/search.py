@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import KFold, StratifiedKFold
 
 from ..models.entries import resolve_model
 from ..store.atomic import atomic_write_json, read_json
@@ -128,8 +130,6 @@ def candidate(strategy: str, space: dict, i: int, history: list[dict], seed: int
 
 # --- inner cross-validation ----------------------------------------------------------------------
 def inner_splits(task_type: str, y_train, n_folds: int, seed: int):
-    from sklearn.model_selection import KFold, StratifiedKFold
-
     y_train = np.asarray(y_train)
     zeros = np.zeros(len(y_train))
     if task_type == "classification" and np.bincount(y_train.astype(int)).min() >= n_folds:
@@ -249,8 +249,6 @@ def choose_threshold(model, task_type: str, params: dict, X_train, y_train, seed
         oof[va] = p
     ok = np.isfinite(oof)
     cands = np.unique(np.concatenate([[0.5], np.quantile(oof[ok], np.linspace(0.01, 0.99, 99))]))
-    from sklearn.metrics import balanced_accuracy_score
-
     scores = [balanced_accuracy_score(y_train[ok], (oof[ok] >= t).astype(int)) for t in cands]
     best = int(np.argmax(scores))
     return {"threshold": float(cands[best]), "inner_balanced_accuracy": float(scores[best]),

@@ -9,17 +9,11 @@ from .domain import DomainModel, chemsys_group_splits, learn_threshold
 from .groups import aggregate_by_group, feature_group, feature_groups
 from .importance import grouped_permutation_importance, permutation_importance_heldout
 from .surrogate import fidelity, surrogate_fold
+from .trust import explain_run
 from .uncertainty import (ConformalRegressor, KNNDifficulty, QuantileBoostingRegressor,
                           add_uncertainty_to_results, calibrated_classifier,
                           classification_calibration_metrics, interval_metrics,
                           matbench_uncertainty_entries, reliability_curve)
-
-
-def explain_run(run_dir, **kwargs):
-    """``assay explain``: see :func:`assay.explanation.trust.explain_run`."""
-    from .trust import explain_run as _explain_run
-
-    return _explain_run(run_dir, **kwargs)
 
 
 __all__ = ["ConformalRegressor", "KNNDifficulty", "QuantileBoostingRegressor", "DomainModel",

@@ -4,10 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+import typer
+
+from ..errors import AssayError
+from ..ui import console, set_quiet
+from .trust import explain_run
+
 
 def register(app) -> None:
-    import typer
-
     @app.command()
     def explain(
         run_dir: Path = typer.Argument(..., help="A finished run folder"),
@@ -23,10 +27,6 @@ def register(app) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q"),
     ):
         """Trust diagnostics for a run: importance, SHAP, surrogate, intervals, applicability domain."""
-        from ..data.errors import AssayError
-        from ..ui import console, set_quiet
-        from .trust import explain_run
-
         set_quiet(quiet)
         try:
             s = explain_run(run_dir, alpha=alpha, n_inner=inner_folds, shap_rows=shap_rows,

@@ -9,6 +9,7 @@ the model is sure and wide where it is not.
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -16,6 +17,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import KFold, train_test_split
 from sklearn.neighbors import NearestNeighbors
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -76,8 +78,6 @@ class ForestDifficulty:
 
 
 def _final_step(model):
-    from sklearn.pipeline import Pipeline
-
     if isinstance(model, Pipeline):
         return model[:-1], model.steps[-1][1]
     return None, model
@@ -194,8 +194,6 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     def with_difficulty(self, X, y, difficulty):
         """A copy sharing the fitted fold models but normalised by another difficulty estimate
         (X, y: the rows it was fitted on)."""
-        import copy
-
         new = copy.copy(self)
         new.difficulty = difficulty
         new._set_difficulty(np.asarray(X, float), np.asarray(y, float))
@@ -206,8 +204,6 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         centred on the full model's prediction. Not formally guaranteed like CV+ (the full
         model is not the one the residuals came from) but usually closest to nominal.
         X, y: the rows it was fitted on."""
-        import copy
-
         if getattr(self, "full_model_", None) is None:
             raise ValueError("as_cv needs the full model (point='full')")
         new = copy.copy(self)
@@ -218,8 +214,6 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
 
     def as_split(self, k: int = 0):
         """Split conformal from the k-th fold model alone, calibrated on the k-th fold's rows."""
-        import copy
-
         new = copy.copy(self)
         new.method = "split"
         new.models_ = [self.models_[k]]

@@ -16,10 +16,11 @@ from sklearn.model_selection import GroupKFold
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
+from ..data.chemistry import element_set
+from ..evaluation.splitters import make_splits
+
 
 def _elements(item) -> frozenset[str]:
-    from ..data.chemistry import element_set
-
     try:
         return element_set(item)
     except Exception:  # unparsable input: no elements known
@@ -154,8 +155,6 @@ def chemsys_group_splits(inputs, n_folds: int = 5, seed: int = 0):
 def loco_splits(dataset, n_folds: int = 5, seed: int = 0):
     """The evaluation engineer's 'loco' splitter when it exists, else chemical-system GroupKFold."""
     try:
-        from ..evaluation.splitters import make_splits
-
         return make_splits("loco", dataset, n_folds=n_folds, seed=seed), "evaluation.splitters loco"
     except (KeyError, ValueError, TypeError):
         return chemsys_group_splits(dataset.inputs, n_folds, seed), "GroupKFold by chemical system"

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+from pymatgen.core.periodic_table import Element
 
 # elemental property (lower-cased, as it appears after the statistic) -> group
 _PROPERTY_GROUPS: dict[str, str] = {}
@@ -62,8 +63,6 @@ _RULES: list[tuple[re.Pattern, str]] = [(re.compile(p, re.I), g) for p, g in [
 def _is_element_symbol(label: str) -> bool:
     if not re.fullmatch(r"[A-Z][a-z]?", label):
         return False
-    from pymatgen.core.periodic_table import Element
-
     return Element.is_valid_symbol(label)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
 from .groups import feature_group, group_members
 
@@ -11,8 +12,6 @@ from .groups import feature_group, group_members
 def _scorer(task_type: str):
     """Higher is better."""
     if task_type == "classification":
-        from sklearn.metrics import roc_auc_score
-
         def score(model, X, y):
             if hasattr(model, "predict_proba"):
                 p = model.predict_proba(X)

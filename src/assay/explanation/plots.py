@@ -4,6 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .shap_values import dependence_plot, summary_plot
+from .uncertainty import brier, reliability_curve
+
 
 def _plt():
     import matplotlib
@@ -16,14 +19,10 @@ def _plt():
 
 
 def shap_summary(res, path) -> None:
-    from .shap_values import summary_plot
-
     summary_plot(res, path)
 
 
 def shap_dependence(res, feature, path) -> None:
-    from .shap_values import dependence_plot
-
     dependence_plot(res, feature, path)
 
 
@@ -48,8 +47,6 @@ def calibration(curves: dict, path, title: str = "") -> None:
 
 
 def reliability(rows: pd.DataFrame, path, n_bins: int = 10) -> None:
-    from .uncertainty import brier, reliability_curve
-
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.2, 5))
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="ideal")

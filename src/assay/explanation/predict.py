@@ -17,6 +17,8 @@ from ..errors import AssayError, InvalidDataError
 from ..features import featurize
 from ..run.folder import RunFolder
 from ..ui import say
+from .predictor import build_predictor
+from .run_inputs import RunData
 
 FORMULA_COLUMNS = ("formula", "composition")
 STRUCTURE_COLUMNS = ("structure", "cif", "poscar")
@@ -47,9 +49,6 @@ def load_predictor(run_dir, build: bool = True):
         return folder.load_pickle("trust/predictor.joblib")
     if not build:
         return None
-    from .predictor import build_predictor
-    from .run_inputs import RunData
-
     say(f"fitting prediction intervals and the applicability domain for {folder.path.name} "
         "(once; saved to trust/predictor.joblib)")
     return build_predictor(RunData(folder.path))

@@ -4,6 +4,7 @@ SHA-256 recorded, as RUN/trust/predictor.joblib."""
 from __future__ import annotations
 
 import numpy as np
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from . import uncertainty as U
 from .domain import DomainModel
@@ -32,8 +33,6 @@ def build_predictor(rd: RunData, *, alpha: float = 0.1, n_inner: int = 5, opts: 
         pred["conformal"] = cr
         oof_err, splits = np.abs(y - cr.oof_pred_), cr.splits_
     else:
-        from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
         cal = U.calibrated_classifier(rd.make_model(), method=opts["calibration_method"], cv=3).fit(X, y)
         pred["calibrated"] = cal
         splits = list(StratifiedKFold(3, shuffle=True, random_state=rd.seed).split(X, y))

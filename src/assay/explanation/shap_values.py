@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 
 @dataclass
@@ -23,8 +24,6 @@ class ShapResult:
 
 
 def _split_pipeline(model):
-    from sklearn.pipeline import Pipeline
-
     if isinstance(model, Pipeline):
         return model[:-1], model.steps[-1][1]
     return None, model

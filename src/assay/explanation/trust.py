@@ -12,13 +12,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+from ..evaluation.matbench_format import read_results, write_results
+from ..store.atomic import atomic_write_json
+from ..ui import say
+from . import plots
+from . import shap_values as S
 from . import uncertainty as U
-from .predictor import build_predictor
-from .run_inputs import RunData
 from .domain import DomainModel, loco_splits
 from .groups import aggregate_by_group, feature_group
 from .importance import combine_folds, grouped_permutation_importance, permutation_importance_heldout
+from .predictor import build_predictor
+from .run_inputs import RunData
+from .shap_values import concat as shap_concat
+from .shap_values import safe_name
+from .surrogate import describe_linear, describe_tree, sparse_linear_surrogate, surrogate_fold, tree_surrogate
 
 METHOD_NOTES = {
     "cv+": "CV+ (jackknife+ over K inner folds), plain residuals; guaranteed >= 1-2alpha, "
@@ -125,9 +135,6 @@ def _summarise_calibration(per_fold: list[dict]) -> dict:
 
 # --- one fold of `assay explain` -------------------------------------------------------------
 def _explain_fold(rd: RunData, k: int, train, test, opts: dict) -> dict:
-    from . import shap_values as S
-    from .surrogate import surrogate_fold
-
     t0 = time.perf_counter()
     rows, y_tr = rd.training_rows(train)
     X_tr, X_te, y_te = rd.X[rows], rd.X[test], rd.y[test]
@@ -151,8 +158,6 @@ def _explain_fold(rd: RunData, k: int, train, test, opts: dict) -> dict:
         splits = u["conformal"].splits_
         model_out_tr, model_out_te = model.predict(X_tr), y_pred
     else:
-        from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
         model = rd.make_model().fit(X_tr, y_tr)
         p_raw = U.positive_proba(model, X_te)
         cal = U.calibrated_classifier(rd.make_model(), method=opts["calibration_method"], cv=3)
@@ -235,11 +240,6 @@ def explain_run(run_dir, *, alpha: float = 0.1, n_inner: int = 5, shap_rows: int
 
     Returns the summary dict also written to ``trust/trust.json``.
     """
-    from ..store.atomic import atomic_write_json
-    from ..ui import say
-    from . import plots
-    from .shap_values import concat as shap_concat
-
     t_start = time.perf_counter()
     rd = RunData(run_dir, progress=progress)
     out = rd.run_dir / "trust"
@@ -252,8 +252,6 @@ def explain_run(run_dir, *, alpha: float = 0.1, n_inner: int = 5, shap_rows: int
     say(f"explain [bold]{rd.run_dir.name}[/]: {rd.model_name} on {len(rd.folds)} folds")
     n_jobs = n_jobs or rd.config.n_jobs
     if n_jobs > 1:
-        from joblib import Parallel, delayed
-
         folds = Parallel(n_jobs=min(n_jobs, len(rd.folds)))(
             delayed(_explain_fold)(rd, k, tr, te, opts) for k, (tr, te) in enumerate(rd.folds))
     else:
@@ -293,8 +291,6 @@ def explain_run(run_dir, *, alpha: float = 0.1, n_inner: int = 5, shap_rows: int
     write("importance_grouped.json", {**common, **imp["groups"]})
     plots.shap_summary(shap_all, out / "shap_summary.png")
     written.append("shap_summary.png")
-    from .shap_values import safe_name
-
     for feat in list(mean_abs.index[:3]):
         name = f"shap_dependence_{safe_name(feat)}.png"
         plots.shap_dependence(shap_all, feat, out / name)
@@ -303,8 +299,6 @@ def explain_run(run_dir, *, alpha: float = 0.1, n_inner: int = 5, shap_rows: int
     written.append("importance_groups.png")
 
     # surrogate: per-fold fidelity, and the rules of a surrogate fitted on all held-out predictions
-    from .surrogate import describe_linear, describe_tree, sparse_linear_surrogate, tree_surrogate
-
     target = rows["y_pred"].to_numpy() if rd.task_type == "regression" else rows["proba"].to_numpy()
     pos = pd.Index(rd.ids).get_indexer(rows["id"])
     tree = tree_surrogate(opts["surrogate_depth"], rd.seed).fit(rd.X[pos], target)
@@ -397,8 +391,6 @@ def _write_matbench_uncertainty(rd: RunData, rows: pd.DataFrame, out: Path, writ
     src = rd.run_dir / "results.json.gz"
     if rd.dataset.task is None or not src.is_file():
         return
-    from ..evaluation.matbench_format import read_results, write_results
-
     d = read_results(src)
     entries = []
     for k in range(len(rd.folds)):

@@ -9,7 +9,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.metrics import log_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
 
+from ..evaluation.matbench_format import matbench_hash
 from .conformal import (ConformalRegressor, ForestDifficulty, KNNDifficulty, _conformal_rank, _final_step,
                         forest_std, is_forest)
 from .quantile import QuantileBoostingRegressor
@@ -86,8 +90,6 @@ def matbench_uncertainty_entries(ids, y_pred=None, *, std=None, lower=None, uppe
 def add_uncertainty_to_results(results: dict, task_name: str, fold_entries: list[dict]) -> dict:
     """Insert per-fold uncertainty entries into a Matbench results dict (as read by
     ``assay.evaluation.matbench_format.read_results``) and recompute its hash."""
-    from ..evaluation.matbench_format import matbench_hash
-
     d = {k: v for k, v in results.items() if k != "hash"}
     task = d["tasks"][task_name]
     for k, entries in enumerate(fold_entries):
@@ -105,9 +107,6 @@ def calibrated_classifier(estimator, method: str = "isotonic", cv: int = 3, seed
     """``CalibratedClassifierCV`` fitted inside the training rows it is given (never on test).
     Inner folds are shuffled: Matbench files are ordered (e.g. by composition), and unshuffled
     inner folds would calibrate on a different population than the one they predict."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.model_selection import StratifiedKFold
-
     folds = StratifiedKFold(cv, shuffle=True, random_state=seed) if isinstance(cv, int) else cv
     return CalibratedClassifierCV(clone(estimator), method=method, cv=folds)
 
@@ -142,8 +141,6 @@ def brier(y_true, proba) -> float:
 
 
 def classification_calibration_metrics(y_true, proba) -> dict:
-    from sklearn.metrics import log_loss, roc_auc_score
-
     y = np.asarray(y_true, int)
     p = np.clip(np.asarray(proba, float), 1e-6, 1 - 1e-6)
     rc = reliability_curve(y, p)

@@ -15,14 +15,13 @@ from sklearn.linear_model import Ridge
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..features.composition import ElementFraction
 
 #: Stands for the ElementFraction columns, whose labels are bare element symbols ("Fe", "O").
 ELEMENT_FRACTIONS = "<element fractions>"
 
 
 def _symbols() -> frozenset:
-    from ..features.composition import ElementFraction
-
     return frozenset(ElementFraction().feature_labels())
 
 

@@ -22,7 +22,7 @@ from sklearn.compose import TransformedTargetRegressor
 from ..data.transforms import TARGET_TRANSFORMS
 
 from ..errors import PluginError
-from ..references import is_reference, qualified_name, resolve, source_sha256
+from ..references import entry_points, is_reference, qualified_name, resolve, source_sha256
 from .zoo import ZOO, get_model_spec, make_model
 
 
@@ -165,8 +165,6 @@ def resolve_model(name: str, value, search_space: dict | None = None) -> ModelEn
 
 
 def _entry_point_names() -> set[str]:
-    from ..references import entry_points
-
     return set(entry_points("model"))
 
 

@@ -18,15 +18,27 @@ processes instead.
 """
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from typing import Callable
 
 from sklearn.base import BaseEstimator
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier,
+                              RandomForestRegressor, StackingClassifier, StackingRegressor,
+                              VotingClassifier, VotingRegressor)
 from sklearn.impute import SimpleImputer
+from sklearn.linear_model import Lasso, LinearRegression, LogisticRegression, Ridge, RidgeCV
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVR
 
+from .delta import DeltaRegressor, _default_learner
 from .estimators import CalibratedSVC, ClipToTrainingRange
+from .gated import ZeroGatedRegressor
+from .mlp import TorchMLPClassifier, TorchMLPRegressor
 
 __all__ = ["ModelSpec", "ZOO", "DEFAULT_MODELS", "DEFAULT_STACK", "available_models", "get_model_spec",
            "make_model", "CalibratedSVC", "ClipToTrainingRange"]
@@ -63,40 +75,30 @@ def _is_clf(task_type: str) -> bool:
 
 # --- baselines ---------------------------------------------------------------------------------
 def _dummy(task_type, seed, n_jobs):
-    from sklearn.dummy import DummyClassifier, DummyRegressor
-
     if _is_clf(task_type):
         return DummyClassifier(strategy="most_frequent")
     return DummyRegressor(strategy="mean")
 
 
 def _knn1(task_type, seed, n_jobs):
-    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
-
     cls = KNeighborsClassifier if _is_clf(task_type) else KNeighborsRegressor
     return _scaled(cls(n_neighbors=1, n_jobs=1))
 
 
 # --- linear ------------------------------------------------------------------------------------
 def _linear(task_type, seed, n_jobs):
-    from sklearn.linear_model import LinearRegression, LogisticRegression
-
     if _is_clf(task_type):  # "linear" for a classification task is unpenalised-ish logistic regression
         return _scaled(LogisticRegression(C=100.0, max_iter=2000))
     return _scaled(LinearRegression())
 
 
 def _ridge(task_type, seed, n_jobs):
-    from sklearn.linear_model import LogisticRegression, Ridge
-
     if _is_clf(task_type):
         return _scaled(LogisticRegression(C=1.0, max_iter=2000))
     return _scaled(Ridge(alpha=1.0))
 
 
 def _lasso(task_type, seed, n_jobs):
-    from sklearn.linear_model import Lasso, LogisticRegression
-
     if _is_clf(task_type):
         return _scaled(LogisticRegression(C=1.0, l1_ratio=1.0, solver="saga", max_iter=2000,
                                           random_state=seed))
@@ -106,22 +108,16 @@ def _lasso(task_type, seed, n_jobs):
 def _logistic(task_type, seed, n_jobs):
     if not _is_clf(task_type):
         raise ValueError("'logistic' is a classifier; use 'ridge' or 'linear' for regression")
-    from sklearn.linear_model import LogisticRegression
-
     return _scaled(LogisticRegression(C=1.0, max_iter=2000))
 
 
 # --- neighbours, kernels -------------------------------------------------------------------------
 def _knn(task_type, seed, n_jobs):
-    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
-
     cls = KNeighborsClassifier if _is_clf(task_type) else KNeighborsRegressor
     return _scaled(cls(n_neighbors=5, weights="distance", n_jobs=1))
 
 
 def _svm(task_type, seed, n_jobs):
-    from sklearn.svm import SVR
-
     if _is_clf(task_type):
         return _scaled(CalibratedSVC(C=10.0, gamma="scale", random_state=seed))
     return _scaled(SVR(C=10.0, epsilon=0.1, gamma="scale"))
@@ -129,15 +125,11 @@ def _svm(task_type, seed, n_jobs):
 
 # --- trees --------------------------------------------------------------------------------------
 def _rf(task_type, seed, n_jobs):
-    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-
     cls = RandomForestClassifier if _is_clf(task_type) else RandomForestRegressor
     return _imputed(cls(n_estimators=300, random_state=seed, n_jobs=n_jobs))
 
 
 def _et(task_type, seed, n_jobs):
-    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
-
     cls = ExtraTreesClassifier if _is_clf(task_type) else ExtraTreesRegressor
     return _imputed(cls(n_estimators=300, random_state=seed, n_jobs=n_jobs))
 
@@ -164,8 +156,6 @@ def _xgb(task_type, seed, n_jobs):
 
 
 def _mlp(task_type, seed, n_jobs):
-    from .mlp import TorchMLPClassifier, TorchMLPRegressor
-
     cls = TorchMLPClassifier if _is_clf(task_type) else TorchMLPRegressor
     return cls(random_state=seed)
 
@@ -173,10 +163,6 @@ def _mlp(task_type, seed, n_jobs):
 def _gated(task_type, seed, n_jobs):
     if _is_clf(task_type):
         raise ValueError("'gated' is a regressor (a zero / non-zero classifier in front of a regressor)")
-    from .gated import ZeroGatedRegressor
-
-    from sklearn.ensemble import VotingClassifier, VotingRegressor
-
     # Each side averages extra trees and LightGBM (soft vote for the gate): design folds 0.291 vs 0.295 eV.
     clf = VotingClassifier([("et", _et("classification", seed, n_jobs)), ("lgbm", _lgbm("classification", seed, n_jobs))],
                            voting="soft")
@@ -187,8 +173,6 @@ def _gated(task_type, seed, n_jobs):
 def _delta(task_type, seed, n_jobs):
     if _is_clf(task_type):
         raise ValueError("'delta' is a regressor (a linear energy model plus a learner on the residual)")
-    from .delta import DeltaRegressor, _default_learner
-
     return DeltaRegressor(model=_default_learner(seed))
 
 
@@ -199,10 +183,6 @@ DEFAULT_STACK = ("ridge", "knn", "et", "lgbm")
 
 def _stack_of(members: tuple[str, ...]):
     def build(task_type, seed, n_jobs):
-        from sklearn.ensemble import StackingClassifier, StackingRegressor
-        from sklearn.linear_model import LogisticRegression, RidgeCV
-        from sklearn.model_selection import KFold, StratifiedKFold
-
         ests = [(m, make_model(m, task_type, seed=seed, n_jobs=1)) for m in members]
         if _is_clf(task_type):
             return StackingClassifier(ests, final_estimator=LogisticRegression(max_iter=2000),
@@ -287,8 +267,6 @@ DEFAULT_MODELS = ("dummy", "rf", "lgbm")
 def available_models(task_type: str | None = None) -> list[str]:
     """The zoo names ``--models all`` expands to (classification-only models only for classes,
     models whose optional package is missing left out)."""
-    import importlib.util
-
     out = []
     for name, spec in ZOO.items():
         if name == "logistic" and task_type not in (None, "classification"):
@@ -319,8 +297,6 @@ def make_model(name: str, task_type: str, seed: int = 0, n_jobs: int = 1, featur
     """
     spec = get_model_spec(name)
     if spec.requires:
-        import importlib.util
-
         if importlib.util.find_spec(spec.requires) is None:
             hint = {"torch": "pip install 'assay[nn]'  (torch==2.13.0, CPU)",
                     "xgboost": "pip install xgboost-cpu"}.get(spec.requires, f"pip install {spec.requires}")

@@ -12,6 +12,15 @@ from typing import List, Optional
 
 import typer
 
+from ..store.atomic import atomic_write_text
+from ..ui import console
+from .builder import build_report
+from .compare import write_compare
+from .notebook import execute_notebook, write_notebook
+from .run_data import RunFolderError
+from .slides import write_slides
+from .submission import write_submission
+
 
 def _human(n: int) -> str:
     return f"{n / 1e6:.2f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
@@ -19,17 +28,12 @@ def _human(n: int) -> str:
 
 def make_report(run_dir, notebook: bool = True, submission: bool = True, execute: bool = False) -> dict:
     """Everything ``assay report`` writes; returns {artifact: path} plus timings."""
-    from ..store.atomic import atomic_write_text
-    from .builder import build_report
-
     t0 = time.perf_counter()
     b, sections, doc = build_report(run_dir)
     out = {"report": b.run.path / "report.html"}
     atomic_write_text(out["report"], doc)
     out["report_seconds"] = time.perf_counter() - t0
     if notebook:
-        from .notebook import execute_notebook, write_notebook
-
         out["notebook"] = write_notebook(b, sections)
         if execute:
             try:
@@ -41,8 +45,6 @@ def make_report(run_dir, notebook: bool = True, submission: bool = True, execute
                                  "install them with: pip install nbclient ipykernel") from None
             atomic_write_text(out["notebook"], nbformat.writes(nb))
     if submission and b.run.task is not None and b.run.split == "official":
-        from .submission import write_submission
-
         out["submission"] = write_submission(b.run, notebook=out.get("notebook"))
     elif submission:
         out["submission_skipped"] = ("own data: no Matbench submission" if b.run.task is None
@@ -52,8 +54,6 @@ def make_report(run_dir, notebook: bool = True, submission: bool = True, execute
 
 
 def register(app) -> None:
-    from ..ui import console
-
     def _fail(exc: Exception) -> None:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2)
@@ -64,8 +64,6 @@ def register(app) -> None:
                submission: bool = typer.Option(True, help="Also write the Matbench submission/ folder"),
                execute: bool = typer.Option(False, help="Execute the notebook (re-runs the whole run)")):
         """Write RUN/report.html, RUN/report.ipynb and RUN/submission/ from a finished run."""
-        from .run_data import RunFolderError
-
         try:
             out = make_report(run_dir, notebook=notebook, submission=submission, execute=execute)
         except (RunFolderError, ValueError) as exc:
@@ -84,9 +82,6 @@ def register(app) -> None:
     def slides(run_dir: Path = typer.Argument(..., help="A finished run folder"),
                output: Optional[Path] = typer.Option(None, "-o", help="Default RUN/slides.html")):
         """Write a short slide deck (RUN/slides.html) from a finished run."""
-        from .run_data import RunFolderError
-        from .slides import write_slides
-
         try:
             p = write_slides(run_dir, output)
         except (RunFolderError, ValueError) as exc:
@@ -99,9 +94,6 @@ def register(app) -> None:
                 output: Path = typer.Option(Path("compare.html"), "-o", help="Output HTML file"),
                 metric: Optional[str] = typer.Option(None, help="Metric (default: the first run's primary)")):
         """Compare runs side by side, with paired fold differences when the folds are the same."""
-        from .compare import write_compare
-        from .run_data import RunFolderError
-
         try:
             p, info = write_compare(runs, output, metric)
         except (RunFolderError, ValueError) as exc:

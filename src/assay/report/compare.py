@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..store.atomic import atomic_write_text
 from . import figures as F
 from ..evaluation.metrics import HIGHER_IS_BETTER
 from ..evaluation.stats import paired_test
@@ -133,8 +134,6 @@ def compare_runs(run_dirs: list, metric: str | None = None) -> tuple[str, dict]:
 
 
 def write_compare(run_dirs: list, out: Path, metric: str | None = None) -> tuple[Path, dict]:
-    from ..store.atomic import atomic_write_text
-
     doc, info = compare_runs(run_dirs, metric)
     out = Path(out)
     atomic_write_text(out, doc)

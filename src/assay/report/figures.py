@@ -9,6 +9,7 @@ import io
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
 OURS = "#d62728"
 GREY = "#7f7f7f"
@@ -110,8 +111,6 @@ def residual_hist(y_true, y_pred, label: str) -> bytes:
 
 
 def roc(y_true, y_proba, folds, model: str) -> bytes:
-    from sklearn.metrics import roc_auc_score, roc_curve
-
     y_true, y_proba = np.asarray(y_true, int), np.asarray(y_proba, float)
     fig, ax = _fig(4.8, 4.4)
     folds = np.asarray(folds)
@@ -130,8 +129,6 @@ def roc(y_true, y_proba, folds, model: str) -> bytes:
 
 
 def confusion(y_true, y_pred, model: str) -> bytes:
-    from sklearn.metrics import confusion_matrix
-
     cm = confusion_matrix(np.asarray(y_true, int), np.asarray(y_pred, int), labels=[0, 1])
     fig, ax = _fig(4.2, 3.8)
     ax.imshow(cm, cmap="Blues")

@@ -8,8 +8,10 @@ original run folder only for that comparison and for artifacts of later stages.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+from ..store.atomic import atomic_write_text
 from .sections.reproducibility import recreatable_statement
 from .builder import ReportBuilder, Section
 
@@ -217,8 +219,6 @@ table[table["is_ours"]]
 
     # 7. checklist
     items = b.facts.checklist
-    import re
-
     lines = ["| item | answer | evidence |", "|---|---|---|"]
     for i in items:
         ev = re.sub(r"<[^>]+>", "", i.evidence).replace("|", "/").replace("&gt;", ">")
@@ -267,8 +267,6 @@ print(json.dumps({"versions": package_versions(), "machine": machine_info(),
 
 
 def write_notebook(b: ReportBuilder, sections: list[Section], out: Path | None = None) -> Path:
-    from ..store.atomic import atomic_write_text
-
     nb = build_notebook(b, sections)
     out = Path(out) if out else b.run.path / "report.ipynb"
     atomic_write_text(out, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")

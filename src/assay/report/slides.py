@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..store.atomic import atomic_write_text
 from .html import esc, fmt
 from .builder import ReportBuilder
 from .evidence import mean_std
@@ -177,8 +178,6 @@ def build_slides(run_dir) -> str:
 
 
 def write_slides(run_dir, out: Path | None = None) -> Path:
-    from ..store.atomic import atomic_write_text
-
     doc = build_slides(run_dir)
     out = Path(out) if out else Path(run_dir) / "slides.html"
     atomic_write_text(out, doc)

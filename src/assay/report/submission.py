@@ -12,6 +12,9 @@ import json
 import shutil
 from pathlib import Path
 
+from ..evaluation.matbench_format import read_results
+from ..models.zoo import ZOO
+from ..store.atomic import atomic_write_text
 from .run_data import RunData
 
 AUTHORS_PLACEHOLDER = "FILL IN: author names"
@@ -45,8 +48,6 @@ def info_dict(r: RunData) -> dict:
     v = r.run.get("versions", {})
     desc = ALGORITHM_LONG.get(prim)
     if desc is None:
-        from ..models.zoo import ZOO
-
         desc = ZOO[prim].description if prim in ZOO else f"the assay model '{prim}'"
     search = r.search.get(prim)
     tuning = (f" Hyperparameters were tuned by nested {search[0].get('strategy', '')} search with inner "
@@ -76,9 +77,6 @@ def info_dict(r: RunData) -> dict:
 
 def write_submission(run_dir, notebook: Path | None = None) -> Path:
     """Write ``RUN/submission/`` and return it. Only Matbench tasks can be submitted."""
-    from ..evaluation.matbench_format import read_results
-    from ..store.atomic import atomic_write_text
-
     r = run_dir if isinstance(run_dir, RunData) else RunData(run_dir)
     if r.task is None:
         raise SubmissionError("Only Matbench tasks can be submitted; this run is on your own data.")

@@ -6,6 +6,8 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import pandas as pd
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, task TEXT, status TEXT, started TEXT, finished TEXT,
@@ -55,8 +57,6 @@ class RunDatabase:
                             [(run_id, k, float(v)) for k, v in timings.items()])
 
     def list_runs(self, task: str | None = None):
-        import pandas as pd
-
         sql = ("SELECT run_id, task, status, started, wall_seconds, primary_model, primary_metric, "
                "primary_mean, primary_std, path FROM runs")
         args: list = []
@@ -67,8 +67,6 @@ class RunDatabase:
             return pd.read_sql_query(sql + " ORDER BY started", con, params=args)
 
     def fold_scores(self, run_id: str):
-        import pandas as pd
-
         with closing(self._connect()) as con:
             return pd.read_sql_query("SELECT * FROM fold_scores WHERE run_id = ?", con,
                                      params=[run_id])
