@@ -274,10 +274,12 @@ def main() -> None:  # pragma: no cover
 
 def _register_stage_commands() -> None:
     """Commands that belong to later workflow stages live beside their stage."""
+    from .discovery import commands as discovery_commands
     from .explanation import commands as explanation_commands
     from .report import commands as report_commands
 
     explanation_commands.register(app)
+    discovery_commands.register(app)
     report_commands.register(app)
 
 
