@@ -10,11 +10,12 @@ from typing import Optional
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
 from ..errors import AssayError
 from ..ui import console, set_quiet
 from .acquisition import DEFAULT_STRATEGIES, STRATEGIES
-from .learn import LearnSettings, run_learn
+from .learn import LearnSettings, run_learn, summary_lines
 from .screen import ACQUISITIONS, screen as screen_run
 
 
@@ -61,8 +62,6 @@ def register(app) -> None:
                                     progress=not quiet)
         except (AssayError, KeyError, ValueError, FileNotFoundError) as exc:
             _fail(exc)
-        from .learn import summary_lines
-
         for line in summary_lines(sim):
             console.print(escape(line))
         console.print(f"learn: {folder.file('learn')} ({sim.seconds:.0f} s simulation)")
@@ -94,8 +93,6 @@ def register(app) -> None:
                              max_generated=max_generated, seed=seed, new_elements=new_elements)
         except (AssayError, KeyError, ValueError, FileNotFoundError) as exc:
             _fail(exc)
-        from rich.table import Table
-
         t = Table(title=f"top {n} by {acquisition} (goal {goal})")
         for col in ("rank", "candidate", "source", "reason"):
             t.add_column(col, overflow="fold")

@@ -29,7 +29,7 @@ from ..run.folder import RunFolder
 from ..run.resolve import resolve_run
 from ..ui import progress_bar, say
 from .acquisition import DEFAULT_STRATEGIES, STRATEGIES, Goal, Surrogate, needs_model, pick, standardise
-from .plots import plot_learn
+from .plots import curves, plot_learn
 
 
 @dataclass
@@ -162,18 +162,6 @@ def simulate(X, y, task_type: str, entry, settings: LearnSettings, *, labels=Non
     sim.summary = summarise(records, sim.metric, settings)
     sim.seconds = time.perf_counter() - t0
     return sim
-
-
-def curves(records, strategy: str, key: str):
-    """(n_labelled, mean, std) over repeats of ``key`` ('value', 'found' or 'recall')."""
-    rows = [r for r in records if r["strategy"] == strategy]
-    n = sorted({r["n_labelled"] for r in rows})
-    vals = []
-    for k in n:
-        v = [r["found"] / max(r["available"], 1) if key == "recall" else r[key]
-             for r in rows if r["n_labelled"] == k]
-        vals.append(v)
-    return (np.array(n), np.array([np.mean(v) for v in vals]), np.array([np.std(v) for v in vals]))
 
 
 def _first_reach(n, mean, target, higher: bool):

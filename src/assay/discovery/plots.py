@@ -8,6 +8,18 @@ import numpy as np
 import pandas as pd
 
 
+def curves(records, strategy: str, key: str):
+    """(n_labelled, mean, std) over repeats of ``key`` ('value', 'found' or 'recall')."""
+    rows = [r for r in records if r["strategy"] == strategy]
+    n = sorted({r["n_labelled"] for r in rows})
+    vals = []
+    for k in n:
+        v = [r["found"] / max(r["available"], 1) if key == "recall" else r[key]
+             for r in rows if r["n_labelled"] == k]
+        vals.append(v)
+    return (np.array(n), np.array([np.mean(v) for v in vals]), np.array([np.std(v) for v in vals]))
+
+
 def plot_learn(sim, path: Path) -> Path:
     """Test error and goal materials found against experiments, mean ± std over repeats."""
     import matplotlib
@@ -15,7 +27,6 @@ def plot_learn(sim, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .learn import curves
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for st in sim.settings.strategies:
