@@ -13,6 +13,7 @@ from rich.table import Table
 
 from .data.leaderboard import task_leaderboard
 from .data.tasks import TASKS
+from .discovery import commands as discovery_commands
 from .errors import AssayError
 from .evaluation.splitters import SPLITS
 from .explanation import commands as explanation_commands
@@ -280,6 +281,7 @@ def main() -> None:  # pragma: no cover
 def _register_stage_commands() -> None:
     """Commands that belong to later workflow stages live beside their stage."""
     explanation_commands.register(app)
+    discovery_commands.register(app)
     report_commands.register(app)
 
 

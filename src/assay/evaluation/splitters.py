@@ -24,6 +24,9 @@ loco        leave-one-chemical-system-out: the chemical system (sorted element s
             (LeaveOneGroupOut). With more, scikit-learn's GroupKFold (shuffled by ``seed``) deals
             the systems into ``n_folds`` folds: every system is still wholly in one test fold,
             so no test row's chemical system occurs in its training rows.
+forward     expanding windows in time (evaluation.forward.ForwardSplit): train on the past, test
+            on the next block; the order comes from the dataset's extra columns (order, year,
+            date, time; none are kept today) or is given as ForwardSplit(order=...).
 
 ``split_overlap`` reports, per fold, the share of test rows whose chemical system, elements and
 reduced formula occur among the training rows (assay.data.audit.chemistry_overlap).
@@ -46,6 +49,7 @@ from ..data.folds import MatbenchFolds
 from .cross_validators import (MONTE_CARLO_TEST_SIZE, FeatureClusterKFold, FoldColumn,
                                LeaveChemicalSystemOut, MonteCarloSplit, ReducedFormulaGroupKFold,
                                TargetStratifiedKFold, cluster_folds, group_keys)
+from .forward import ForwardSplit, forward_from_dataset
 
 try:  # splitters that warn when handed groups they ignore (scikit-learn >= 1.6)
     from sklearn.model_selection._split import _UnsupportedGroupCVMixin
@@ -57,7 +61,7 @@ __all__ = ["SPLITS", "SPLIT_SPECS", "NOT_PARTITION", "SplitSpec", "make_splits",
            "resolve_splitter", "describe_split", "default_split", "needs_features",
            "is_partition", "groups_for", "cluster_folds", "split_overlap", "FoldColumn",
            "MatbenchFolds", "TargetStratifiedKFold", "ReducedFormulaGroupKFold",
-           "LeaveChemicalSystemOut", "FeatureClusterKFold", "MonteCarloSplit",
+           "LeaveChemicalSystemOut", "FeatureClusterKFold", "MonteCarloSplit", "ForwardSplit",
            "MONTE_CARLO_TEST_SIZE"]
 
 COLUMN_PREFIX = "column:"
@@ -116,6 +120,10 @@ SPLIT_SPECS = {s.name: s for s in (
               "(systems packed into n_folds folds when there are more)",
               "discovery in new chemical systems: no test system is seen in training",
               ("groups:compositions",)),
+    SplitSpec("forward", forward_from_dataset,
+              "forward in time: train on the past, test on the next block (expanding windows)",
+              "materials made later than the training data: no test row is older than its "
+              "training rows", partition=False),
 )}
 #: name -> one-line description, for listings.
 SPLITS = {name: s.description for name, s in SPLIT_SPECS.items()}
