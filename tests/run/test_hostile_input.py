@@ -137,6 +137,9 @@ def test_notebook_markdown_neutralises_user_html():
 
 
 def test_progress_is_a_line_per_fold_job_when_output_is_not_a_terminal(table, capsys):
+    from assay.ui import set_quiet
+
+    set_quiet(False)  # an earlier -q in this process must not hide it
     d, _ = table
     Experiment(RunConfig(data=str(d / "t.csv"), target="yield", models=["dummy", "ridge"], controls=[],
                          learning_curve=False, n_folds=3, out_dir=str(d / "runs"))).run(progress=True)
@@ -146,12 +149,14 @@ def test_progress_is_a_line_per_fold_job_when_output_is_not_a_terminal(table, ca
 
 
 SLOW_MODEL = """
+import os
 import time
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 class Slow(RegressorMixin, BaseEstimator):
     def fit(self, X, y):
+        open(os.path.join(os.environ["SLOW_MARKS"], str(os.getpid())), "w").close()
         time.sleep(60)
         return self
     def predict(self, X):
@@ -173,21 +178,21 @@ def _children(pid: int) -> set[int]:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_workers_end_with_a_killed_run(sig, table, tmp_path):
     d, _ = table
+    marks = tmp_path / "marks"
+    marks.mkdir()
     module = tmp_path / "slow.py"
     module.write_text(SLOW_MODEL)
     proc = subprocess.Popen([sys.executable, "-m", "assay.cli", "run", str(d / "t.csv"), "--target", "yield",
                              "--models", f"{module}:Slow", "-j", "2", "--n-folds", "2",
                              "--out", str(tmp_path / "runs"), *FAST],
-                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path),
+                                 "SLOW_MARKS": str(marks)})
     workers: set[int] = set()
-    deadline = time.time() + 120
-    while time.time() < deadline and len(workers) < 2:
+    deadline = time.time() + 180
+    while time.time() < deadline and len(workers) < 2 and proc.poll() is None:
         time.sleep(0.5)
-        workers = {w for w in _children(proc.pid)
-                   if "loky" in Path(f"/proc/{w}/cmdline").read_text(errors="ignore")} \
-            if Path(f"/proc/{proc.pid}").exists() else set()
-    assert len(workers) >= 2, "the run did not start its workers"
-    time.sleep(1.5)  # let the workers pick up their jobs
+        workers = {int(p.name) for p in marks.iterdir()}  # workers inside a fold's fit
+    assert len(workers) >= 2, "the run did not start computing in two workers"
     os.kill(proc.pid, sig)
     proc.wait(timeout=60)
     deadline = time.time() + 15

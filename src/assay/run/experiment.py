@@ -121,12 +121,15 @@ class Experiment:
                                  + "; free some space or pass --out to another folder") from exc
         except BaseException as exc:
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            db.record_run(r.run_id, status=status,
-                          finished=_dt.datetime.now().isoformat(timespec="seconds"),
-                          wall_seconds=time.perf_counter() - t_start)
-            if f.path.is_dir():
-                f.write_run_info({"run_id": r.run_id, "status": status, "started": started,
-                                  "error": f"{type(exc).__name__}: {exc}"[:2000]})
+            try:  # best effort: on a full disk these writes fail too, and the first error counts
+                db.record_run(r.run_id, status=status,
+                              finished=_dt.datetime.now().isoformat(timespec="seconds"),
+                              wall_seconds=time.perf_counter() - t_start)
+                if f.path.is_dir():
+                    f.write_run_info({"run_id": r.run_id, "status": status, "started": started,
+                                      "error": f"{type(exc).__name__}: {exc}"[:2000]})
+            except Exception:  # noqa: BLE001
+                pass
             raise
 
     # -- the steps --------------------------------------------------------------------------
