@@ -5,7 +5,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pymatgen.core import Composition
 
+from .chemistry import hydrate_formula
 from .tasks import Task
 
 
@@ -55,10 +57,6 @@ class Dataset:
     def compositions(self) -> list:
         """pymatgen Compositions of every row (from the formula or the structure); hydrate
         notation is read as chemistry.hydrate_formula reads it."""
-        from pymatgen.core import Composition
-
-        from .chemistry import hydrate_formula
-
         if self.input_type == "structure":
             return [s.composition for s in self.inputs]
         return [f if isinstance(f, Composition) else Composition(hydrate_formula(str(f).strip()))

@@ -6,6 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+from pymatgen.core import Structure
 
 from .dataset import Dataset
 from .download import download, sha256_of
@@ -74,8 +75,6 @@ def read_matbench_file(path: Path, task: Task) -> tuple[pd.Series, pd.Series]:
     input_col = [c for c in df.columns if c != task.target][0]
     inputs = df[input_col]
     if task.input_type == "structure":
-        from pymatgen.core import Structure
-
         inputs = pd.Series([Structure.from_dict(d) for d in inputs], index=df.index, name="structure")
     else:
         inputs = inputs.astype(str).rename("composition")

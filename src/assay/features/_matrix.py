@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+from pymatgen.core import Composition, Element
 
 N_Z = 119  # row 0 = pad, rows 1..118 = elements
 
 
 def as_composition(x):
     """Accept a Composition, a formula string, a Structure or anything with ``.composition``."""
-    from pymatgen.core import Composition
-
     if isinstance(x, (np.ndarray, list, tuple)) and len(x) == 1:  # matminer passes rows as 1-tuples
         x = x[0]
     if isinstance(x, Composition):
@@ -36,8 +35,6 @@ def as_composition(x):
 def _element_items(comp) -> list[tuple[int, float]]:
     """(Z, amount) as ``comp.element_composition.items()`` gives them, skipping its rebuild when
     every key is already a plain, non-isotope Element (then the order and values are the same)."""
-    from pymatgen.core import Element
-
     items = list(comp.items())
     if all(type(el) is Element and el.symbol in _STANDARD for el, _ in items):
         return [(el.Z, float(a)) for el, a in items]
@@ -45,8 +42,6 @@ def _element_items(comp) -> list[tuple[int, float]]:
 
 
 def _standard_symbols() -> frozenset:
-    from pymatgen.core import Element
-
     return frozenset(Element.from_Z(z).symbol for z in range(1, 119))
 
 
@@ -121,8 +116,6 @@ class ElementTable:
 
 def build_table(getter, names) -> ElementTable:
     """Evaluate ``getter(Element, name)`` for all 118 elements, recording exceptions per element."""
-    from pymatgen.core import Element
-
     values = np.zeros((N_Z, len(names)))
     err = [""] * N_Z
     with warnings.catch_warnings():

@@ -14,9 +14,11 @@ import inspect
 import json
 import re
 import warnings
+from importlib.metadata import PackageNotFoundError, version
 from typing import NamedTuple
 
 import numpy as np
+from joblib import Parallel, delayed
 from matminer.featurizers.base import BaseFeaturizer
 
 from ._matrix import CompositionMatrix
@@ -136,8 +138,6 @@ def loop_rows(fz: Featurizer, items, n_jobs: int = 1) -> BatchResult:
     if n_jobs == 1 or len(items) < SERIAL_BELOW:
         parts = [_rows(fz, items, 0, width, pre)]
     else:
-        from joblib import Parallel, delayed
-
         k = max(1, len(items) // (4 * abs(n_jobs) if n_jobs > 0 else 8))
         parts = Parallel(n_jobs=n_jobs)(delayed(_rows)(fz, items[i:i + k], i, width, pre)
                                         for i in range(0, len(items), k))
@@ -198,8 +198,6 @@ def _qualname(cls) -> str:
 
 
 def _package_version(module: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version(module.split(".")[0])
     except (PackageNotFoundError, ValueError):

@@ -11,19 +11,22 @@ import hashlib
 import json
 import os
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from assay.data.loading import cache_dir
 
 __all__ = ["FeatureCache", "hash_inputs", "cache_key", "assay_version"]
 
 
 def assay_version() -> str:
     try:
-        from importlib.metadata import version
-
         return version("assay")
     except Exception:  # running from a source tree that is not installed
         return "unknown"
@@ -70,8 +73,6 @@ class FeatureCache:
 
     def __init__(self, root: str | os.PathLike | None = None):
         if root is None:
-            from assay.data.loading import cache_dir
-
             root = cache_dir() / "features"
         self.root = Path(root)
 
@@ -90,8 +91,6 @@ class FeatureCache:
         return X, failed, False
 
     def read(self, key: str):
-        import pyarrow.parquet as pq
-
         p = self.path(key)
         if not p.is_file():
             return None
@@ -106,9 +105,6 @@ class FeatureCache:
         return X, failed
 
     def write(self, key: str, X: pd.DataFrame, failed: pd.DataFrame, info: dict) -> Path:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         self.root.mkdir(parents=True, exist_ok=True)
         cols = [str(c) for c in X.columns]
         frame = pd.DataFrame(np.asarray(X, dtype=float), columns=[f"f{i}" for i in range(len(cols))])

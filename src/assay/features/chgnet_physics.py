@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
 import math
 import warnings
 
@@ -77,8 +78,6 @@ def _release_memory() -> None:
     pages, so without this the RSS of a long run ratchets up to its worst batch and stays there.
     No gc.collect(): the tensors are freed by reference counting, and a full collection costs
     ~0.2 s per call with a data set loaded."""
-    import ctypes
-
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from pymatgen.core import Element
 
 from ._matrix import N_Z, CompositionMatrix, ElementTable, data_source, pooled_stats, row_errors, source_table
 from .base import many_result
@@ -123,8 +124,6 @@ class ElementFraction(VectorFeaturizer):
         return out[:, 1:], dict(cm.errors)
 
     def feature_labels(self):
-        from pymatgen.core import Element
-
         return [Element.from_Z(i).symbol for i in range(1, N_Z)]
 
     def citations(self):

@@ -17,10 +17,14 @@ import importlib.util
 import json
 import os
 from functools import lru_cache
+from importlib.metadata import version
 
 import numpy as np
+import pandas as pd
+from pymatgen.core import Element
 
-from ._matrix import FRACTION_STATS, N_Z, ElementTable, fraction_pool, row_errors
+from ._matrix import (FRACTION_STATS, N_Z, ElementTable, data_source, fraction_pool, row_errors,
+                      source_table)
 from .composition import VectorFeaturizer
 
 __all__ = ["ElementEmbedding", "EMBEDDINGS", "embedding_table", "embedding_source"]
@@ -54,8 +58,6 @@ def embedding_source(name: str) -> str:
     if name not in EMBEDDINGS:
         raise KeyError(f"unknown element embedding {name!r}; known: {', '.join(EMBEDDINGS)}")
     if _package_dir() is not None:
-        from importlib.metadata import version
-
         return f"elementembeddings {version('elementembeddings')}"
     if name in _MATMINER_FALLBACK:
         return "matminer"
@@ -65,12 +67,8 @@ def embedding_source(name: str) -> str:
 @lru_cache(maxsize=None)
 def embedding_table(name: str) -> ElementTable:
     """(119 x dim) table indexed by Z; elements without a vector carry the reason in ``err``."""
-    from pymatgen.core import Element
-
     source = embedding_source(name)
     if source == "matminer":
-        from ._matrix import data_source, source_table
-
         props = tuple(data_source(_MATMINER_FALLBACK[name], False).prop_names)
         t = source_table(_MATMINER_FALLBACK[name], False, props)
         err = tuple(f"element {Element.from_Z(z).symbol} has no {name} vector (matminer fallback)" if e else ""
@@ -78,8 +76,6 @@ def embedding_table(name: str) -> ElementTable:
         return ElementTable(t.values, err, t.names)
     path = os.path.join(_package_dir(), "data", "element_representations", EMBEDDINGS[name][1])
     if path.endswith(".csv"):
-        import pandas as pd
-
         df = pd.read_csv(path)
         labels = [str(c) for c in df.columns if c != "element"]
         vectors = {str(e): np.asarray(r, dtype=float) for e, r in zip(df["element"], df[labels].to_numpy())}
@@ -126,8 +122,6 @@ class ElementEmbedding(VectorFeaturizer):
 
     def citations(self):
         if self.source == "matminer":
-            from ._matrix import data_source
-
             return list(getattr(data_source(_MATMINER_FALLBACK[self.embedding], False), "citations", lambda: [])())
         try:  # config is a plain constants module: cheap to import, unlike elementembeddings.core
             from elementembeddings.utils.config import CITATIONS

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from pymatgen.core import Element
 
 from ._matrix import row_errors, source_table
 from .vectorised import VectorFeaturizer
@@ -84,16 +85,12 @@ class IonProperty(VectorFeaturizer):
 
 @lru_cache(maxsize=None)
 def _common_oxi(z: int) -> tuple:
-    from pymatgen.core import Element
-
     return tuple(Element.from_Z(z).common_oxidation_states)
 
 
 @lru_cache(maxsize=None)
 def _pmg_oxi(z: int) -> tuple:
     """The states pymatgen's oxi_state_guesses uses when matminer's override is empty."""
-    from pymatgen.core import Element
-
     el = Element.from_Z(z)
     return tuple(el.icsd_oxidation_states or el.common_oxidation_states)
 
@@ -126,8 +123,6 @@ def _integer_balance(comp, zs: tuple) -> bool:
     amounts = dict(comp.get_el_amt_dict())
     if not all(a == int(a) for a in comp.values()):
         raise ValueError("Charge balance analysis requires integer values in Composition!")
-    from pymatgen.core import Element
-
     reach = {0}
     for sym, a in amounts.items():
         z = Element(sym).Z

@@ -7,13 +7,14 @@ relevance-redundancy selection are implemented here with the full estimator cont
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
-from sklearn.feature_selection import VarianceThreshold
+from sklearn.feature_selection import VarianceThreshold, mutual_info_classif, mutual_info_regression
 from sklearn.feature_selection._base import SelectorMixin
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 __all__ = ["make_scaler", "make_imputer", "make_variance_filter", "make_pca", "CorrelationFilter",
            "RelevanceRedundancySelector", "InfToNaN", "SCALERS"]
@@ -59,8 +60,6 @@ class InfToNaN(TransformerMixin, BaseEstimator):
         return X
 
     def get_feature_names_out(self, input_features=None):
-        from sklearn.utils.validation import _check_feature_names_in
-
         return _check_feature_names_in(self, input_features)
 
     def __sklearn_tags__(self):
@@ -83,8 +82,6 @@ class CorrelationFilter(SelectorMixin, BaseEstimator):
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=float)
         if not 0 <= self.threshold <= 1:
             raise ValueError("threshold must be in [0, 1]")
-        import pandas as pd
-
         sd = np.nanstd(np.where(np.isnan(X).all(0), 0, X), axis=0)
         ok = sd > 0
         corr = np.abs(pd.DataFrame(X).corr(min_periods=3).to_numpy())  # pairwise-complete Pearson
@@ -108,8 +105,6 @@ class CorrelationFilter(SelectorMixin, BaseEstimator):
 
 
 def _mi(X, y, discrete_target: bool, random_state):
-    from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
-
     fn = mutual_info_classif if discrete_target else mutual_info_regression
     return fn(X, y, n_neighbors=3, random_state=random_state)
 

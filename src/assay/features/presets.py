@@ -9,6 +9,7 @@ from typing import Callable
 
 from . import composition as C
 from .embeddings import EMBEDDINGS, ElementEmbedding
+from .pretrained import CHGNetFeatures
 from .sites import SiteRoleProperties
 from .structure import StructureFeatures
 
@@ -32,15 +33,11 @@ def _comp_full():
 
 def _chgnet(physics: bool):
     """Separate blocks so 'chgnet-physics' reuses the cached 'chgnet' block and adds only the physics."""
-    from .pretrained import CHGNetFeatures
-
     blocks = [CHGNetFeatures(CHGNetFeatures.FAST)]
     return blocks + [CHGNetFeatures(CHGNetFeatures.PHYSICS)] if physics else blocks
 
 
 def _chgnet_energy():
-    from .pretrained import CHGNetFeatures
-
     return CHGNetFeatures(("energy",))
 
 

@@ -28,11 +28,15 @@ ImportError that says ``pip install 'assay[pretrained]'``.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
+import importlib.util
 import io
 import warnings
 from functools import lru_cache
 
 import numpy as np
+from joblib import Parallel, delayed
+from pymatgen.core import Structure
 
 from .base import BatchResult, Featurizer
 from .chgnet_physics import (CM1_PER_SQRT_EV_A2_AMU, EV_A3_TO_GPA, _dynamical_matrix, _frequencies, _predict,
@@ -56,8 +60,6 @@ def require_chgnet() -> None:
 
 
 def _find(mod: str):
-    import importlib.util
-
     return importlib.util.find_spec(mod)
 
 
@@ -139,12 +141,11 @@ class CHGNetFeatures(Featurizer):
 
     def cache_params(self) -> dict:
         """What identifies the numbers (the cache key): groups, settings, chgnet and torch versions."""
-        from importlib.metadata import version
-
         p = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(self).items()
              if not k.startswith("_") and k not in ("batch_size", "chunk", "threads", "phonon_batch_atoms")}
-        p["chgnet"] = version("chgnet")  # batch_size, chunk, threads, phonon_batch_atoms: not the values
-        p["torch"] = version("torch")
+        # batch_size, chunk, threads, phonon_batch_atoms are left out: they do not change the values
+        p["chgnet"] = importlib.metadata.version("chgnet")
+        p["torch"] = importlib.metadata.version("torch")
         return p
 
     def feature_labels(self) -> list[str]:
@@ -181,8 +182,6 @@ class CHGNetFeatures(Featurizer):
         if n_jobs == 1 or len(starts) < 2:
             X, errors, notes = _chunk(self, structures, 0, threads)
         else:
-            from joblib import Parallel, delayed
-
             parts = Parallel(n_jobs=n_jobs)(delayed(_chunk)(self, structures[i:i + self.chunk], i, threads)
                                             for i in starts)
             X = np.vstack([p[0] for p in parts])
@@ -214,8 +213,6 @@ class CHGNetFeatures(Featurizer):
 
     # -- internals -----------------------------------------------------------------------------
     def _rows(self, structures):
-        from pymatgen.core import Structure
-
         for s in structures:
             if not isinstance(s, Structure):
                 raise TypeError(f"CHGNet features need a pymatgen Structure, got {type(s).__name__}")

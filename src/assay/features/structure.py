@@ -12,6 +12,9 @@ import warnings
 from functools import lru_cache
 
 import numpy as np
+import spglib
+from pymatgen.analysis.ewald import EwaldSummation
+from pymatgen.core import Element, Species
 
 from .adaptor import MatminerAdaptor
 from .base import Featurizer
@@ -32,8 +35,6 @@ def _crystal_system(sg: int) -> int:
 
 @lru_cache(maxsize=None)
 def _el(z: int):
-    from pymatgen.core import Element
-
     el = Element.from_Z(z)
     r = el.atomic_radius
     return float(el.atomic_mass), (float(r) if r is not None else np.nan)
@@ -131,8 +132,6 @@ class StructureFeatures(Featurizer):
         return [float(s.density), s.volume / n, packing, n, a, b, c, al, be, ga]
 
     def _g_symmetry(self, s, z, masses, nb, notes):
-        import spglib
-
         cell = (s.lattice.matrix, s.frac_coords, z)
         try:
             ds = spglib.get_symmetry_dataset(cell, symprec=self.symprec, angle_tolerance=5)
@@ -200,8 +199,6 @@ class StructureFeatures(Featurizer):
         return [ev.mean(), ev.std(), ev.min(), ev.max()]
 
     def _g_ewald(self, s, z, masses, nb, notes):
-        from pymatgen.analysis.ewald import EwaldSummation
-
         try:
             guesses = s.composition.oxi_state_guesses(max_sites=-50)
         except Exception as exc:  # max_sites can be exceeded for large reduced formulas
@@ -250,8 +247,6 @@ class StructureFeatures(Featurizer):
 
 def _ionic_radius(el: str, oxi: float, cn: str) -> float:
     """Shannon radius at the given coordination, falling back to pymatgen's ionic radius."""
-    from pymatgen.core import Species
-
     oxi_r = round(oxi)
     try:
         sp = Species(el, oxi_r)
