@@ -107,6 +107,8 @@ def run(
                                         "cluster, loco (see `assay splits`), column:<fold column>, or "
                                         "your splitter as module:attr"),
     n_folds: Optional[int] = typer.Option(None, "--n-folds", help="Folds (or Monte Carlo repeats)"),
+    order_column: Optional[str] = typer.Option(None, "--order-column", help="With --split forward: the column "
+                                               "that orders the rows in time (e.g. year)"),
     extra_splits: Optional[str] = typer.Option(None, "--extra-splits",
                                                help="Also run these splits beside the main one, e.g. loco,cluster"),
     search: Optional[str] = typer.Option(None, help="Nested hyperparameter search: none, grid, random, tpe"),
@@ -151,6 +153,10 @@ def run(
             cfg = recipe_config(what, budget, data=str(data) if data else None)
         else:
             cfg = RunConfig(task=what, data=str(data) if data else None)
+        if order_column:
+            if split not in (None, "forward"):
+                raise AssayError("--order-column goes with --split forward")
+            split = f"forward:{order_column}"
         feats = _names(features)
         overrides = {"features": (feats[0] if feats and len(feats) == 1 else feats) if features else None,
                      "primary_model": primary, "split": split, "seed": seed,

@@ -181,3 +181,40 @@ def test_run_folder_requires_a_finished_run(tmp_path):
 
 def test_shared_data_present_or_skipped():
     assert SHARED.name == "matbench"
+
+
+def test_a_fold_column_of_the_users_table_is_the_split(steels_csv, tmp_path):
+    df = pd.read_csv(steels_csv)
+    df["fold"] = np.arange(len(df)) % 4
+    df["year"] = 2000 + np.arange(len(df)) // 10
+    p = tmp_path / "with_folds.csv"
+    df.to_csv(p, index=False)
+    res = Experiment(RunConfig(data=str(p), target="yield", models=["dummy", "ridge"], split="column:fold",
+                               out_dir=str(tmp_path), **FAST)).run(progress=False)
+    folds = json.loads((res.path / "folds.json").read_text())
+    assert folds["split"] == "column:fold" and folds["test_fold"] == list(df["fold"])
+    # the extra columns never reach the features
+    assert "year" not in json.loads((res.path / "features.json").read_text())["labels"]
+
+
+def test_forward_split_by_an_order_column_from_the_command_line(steels_csv, tmp_path):
+    from typer.testing import CliRunner
+
+    from assay.cli import app
+
+    df = pd.read_csv(steels_csv)
+    df["year"] = 1990 + np.arange(len(df)) // 8
+    p = tmp_path / "dated.csv"
+    df.to_csv(p, index=False)
+    r = CliRunner().invoke(app, ["run", str(p), "--target", "yield", "--models", "dummy,ridge", "--split",
+                                 "forward", "--order-column", "year", "--n-folds", "3", "--out",
+                                 str(tmp_path), "--controls", "none", "--no-learning-curve", "-q"])
+    assert r.exit_code == 0, r.output
+    run = next(tmp_path.glob("dated-*"))
+    info = json.loads((run / "folds.json").read_text())
+    years = df["year"].to_numpy()
+    for k, te in enumerate(info["test_indices"]):
+        sizes = info["fold_sizes"][k]
+        assert sizes["n_train"] > 0
+        first_test_year = years[te].min()
+        assert first_test_year > years[:sizes["n_train"]].max()  # expanding windows: the past only

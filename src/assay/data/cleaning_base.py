@@ -97,8 +97,9 @@ def _rebuild(dataset: Dataset, inputs: pd.Series, target: pd.Series, step: str) 
     if task is not None and len(target) != len(dataset.target):
         source["matbench_task"] = task.name
         task = None
+    extra = None if dataset.extra is None else dataset.extra.loc[inputs.index].copy()
     return Dataset(dataset.name, inputs.copy(), target.copy(), dataset.input_type,
-                   dataset.task_type, dataset.target_name, dataset.unit, task, source)
+                   dataset.task_type, dataset.target_name, dataset.unit, task, source, extra)
 
 
 def _require_regression(dataset: Dataset, step: str):

@@ -27,6 +27,7 @@ class Dataset:
     unit: str = ""
     task: Task | None = None
     source: dict = field(default_factory=dict)
+    extra: pd.DataFrame | None = None  # the user table's other columns, by id (fold, year, ...)
 
     def __post_init__(self):
         if len(self.inputs) != len(self.target):
@@ -67,7 +68,8 @@ class Dataset:
         rows = np.asarray(rows)
         return Dataset(self.name, self.inputs.iloc[rows].copy(), self.target.iloc[rows].copy(),
                        self.input_type, self.task_type, self.target_name, self.unit, self.task,
-                       dict(self.source))
+                       dict(self.source),
+                       None if self.extra is None else self.extra.iloc[rows].copy())
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame({self.input_type: self.inputs, self.target_name: self.target})

@@ -208,9 +208,13 @@ def load_user_data(path, target: str, *, input_column: str | None = None,
         source["dropped_rows"] = dropped
     if name is None:
         name = Path(file).name.split(".")[0] if file is not None else "user_data"
+    used = {c for c in (input_col, id_col, target_col) if c is not None}
+    extra = frame.iloc[keep][[c for c in frame.columns if c not in used]].copy()
+    extra.index = index  # the table's other columns (a fold column, a year), by row id
+    extra.columns = [str(c) for c in extra.columns]
     return Dataset(name=name, inputs=input_series, target=target_series, input_type=input_type,
                    task_type=task_type, target_name=str(target_col), unit="", task=None,
-                   source=source)
+                   source=source, extra=extra)
 
 
 def _id_column(frame, id_column, target_col, input_column, folder, cif_files, shown):

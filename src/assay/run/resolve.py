@@ -20,6 +20,7 @@ from ..data.tasks import primary_metric
 from ..data.transforms import TARGET_TRANSFORMS
 from ..data.user import load_user_data
 from ..errors import PluginError
+from ..evaluation.forward import ForwardSplit
 from ..evaluation.splitters import COLUMN_PREFIX, SPLITS, default_split
 from ..evaluation.metrics import HIGHER_IS_BETTER
 from ..references import entry_points, is_reference, resolve
@@ -115,10 +116,10 @@ def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: boo
                                                 "cluster") and len(ds) < c.n_folds:
         raise PluginError(f"{c.data or c.task}: {len(ds)} rows for {c.n_folds} folds; pass "
                           f"--n-folds {max(2, len(ds))} (or n_folds in config.toml), or --split loo")
-    split = resolve_split(c.split, ds)
+    split = resolve_split(c.split, ds, c.n_folds)
     features = resolve_features(c.features)
     for sp in c.extra_splits:
-        resolve_split(sp, ds)
+        resolve_split(sp, ds, c.n_folds)
     sha = data_sha256(ds)
     if c.name:
         check_run_name(c.name)
@@ -143,12 +144,18 @@ def resolve_features(spec):
     return spec
 
 
-def resolve_split(spec, ds: Dataset):
-    """A split name (checked now, before anything is written), ``column:<name>``, a reference
-    to the user's splitter (a class is instantiated with no arguments), or a splitter object."""
+def resolve_split(spec, ds: Dataset, n_folds: int = 5):
+    """A split name (checked now, before anything is written), ``column:<name>``,
+    ``forward:<order column>``, a reference to the user's splitter (a class is instantiated with
+    no arguments), or a splitter object."""
     if isinstance(spec, str):
         if spec == "auto":
             return default_split(ds)
+        if spec.startswith("forward:"):
+            col = spec.split(":", 1)[1]
+            if ds.extra is None or col not in ds.extra:
+                raise PluginError(f"split {spec!r}: the data has no column {col!r} to order the rows by")
+            return ForwardSplit(order=ds.extra[col].to_numpy(), n_splits=n_folds)
         if spec.startswith(COLUMN_PREFIX) or spec in SPLITS:
             return spec
         if is_reference(spec):
