@@ -146,20 +146,25 @@ def _checked(s: Structure, kind: str) -> Structure:
     return s
 
 
-def parse_structure_column(values, column: str = "structure") -> pd.Series:
-    """Structures for every value (same index), or InvalidDataError listing each bad row."""
+def parse_column(values, parse, errors, column: str, what: str) -> pd.Series:
+    """``parse`` applied to every value (same index), or one InvalidDataError listing every row
+    that raised one of ``errors``: all bad rows at once, each named."""
     series = values if isinstance(values, pd.Series) else pd.Series(list(values))
     out, problems = [], []
     for i, v in enumerate(series):
         try:
-            out.append(parse_structure(v))
-        except ValueError as exc:
+            out.append(parse(v))
+        except errors as exc:
             out.append(None)
             problems.append((i + 1, str(series.name or column), str(exc)))
     if problems:
-        raise InvalidDataError(f"{len(problems)} of {len(series)} structures cannot be read.",
-                               problems)
+        raise InvalidDataError(f"{len(problems)} of {len(series)} {what} cannot be read.", problems)
     return pd.Series(out, index=series.index, name=series.name or column, dtype=object)
+
+
+def parse_structure_column(values, column: str = "structure") -> pd.Series:
+    """Structures for every value (same index), or InvalidDataError listing each bad row."""
+    return parse_column(values, parse_structure, ValueError, column, "structures")
 
 
 def read_cif_file(path: Path) -> Structure:

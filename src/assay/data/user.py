@@ -20,7 +20,7 @@ from .dataset import Dataset
 from .download import sha256_of
 from .errors import InvalidDataError
 from .readers import MISSING, hash_frame, is_missing, read_table  # noqa: F401 (re-exported)
-from .structures import parse_structure, parse_structure_column, read_cif_file  # noqa: F401
+from .structures import parse_column, parse_structure, parse_structure_column, read_cif_file  # noqa: F401
 from .targets import TASK_TYPES, code_targets, infer_task_type
 
 FORMULA_COLUMNS = ("formula", "composition")
@@ -84,18 +84,7 @@ def _id_text(value) -> str | None:
 def parse_formula_column(values, column: str = "formula") -> pd.Series:
     """The formula text the loader would store for every value (same index; hydrates rewritten,
     e.g. for new rows to predict), or InvalidDataError listing each bad row."""
-    series = values if isinstance(values, pd.Series) else pd.Series(list(values))
-    out, problems = [], []
-    for i, v in enumerate(series):
-        try:
-            out.append(normalise_formula(v))
-        except FormulaError as exc:
-            out.append(None)
-            problems.append((i + 1, str(series.name or column), str(exc)))
-    if problems:
-        raise InvalidDataError(f"{len(problems)} of {len(series)} formulas cannot be read.",
-                               problems)
-    return pd.Series(out, index=series.index, name=series.name or column, dtype=object)
+    return parse_column(values, normalise_formula, FormulaError, column, "formulas")
 
 
 # -------------------------------------------------------------------------------------- main

@@ -65,9 +65,9 @@ def _need_groups(cv, groups, X, y):
     check_consistent_length(*(a for a in (X, y, groups) if a is not None))
 
 
-class ReducedFormulaGroupKFold(GroupsConsumerMixin, BaseCrossValidator):
-    """Group k-fold on the reduced formula: every polymorph or duplicate of a compound lands in
-    one fold, so no test compound was seen in training."""
+class _ChemistryGroupSplit(GroupsConsumerMixin, BaseCrossValidator):
+    """Splitters whose groups are derived from the rows' compositions (``groups`` = formulas,
+    Compositions or Structures)."""
 
     groups_kind = "compositions"
 
@@ -75,6 +75,11 @@ class ReducedFormulaGroupKFold(GroupsConsumerMixin, BaseCrossValidator):
         self.n_splits = n_splits
         self.shuffle = shuffle
         self.random_state = random_state
+
+
+class ReducedFormulaGroupKFold(_ChemistryGroupSplit):
+    """Group k-fold on the reduced formula: every polymorph or duplicate of a compound lands in
+    one fold, so no test compound was seen in training."""
 
     def split(self, X, y=None, groups=None):
         _need_groups(self, groups, X, y)
@@ -85,20 +90,13 @@ class ReducedFormulaGroupKFold(GroupsConsumerMixin, BaseCrossValidator):
         return self.n_splits
 
 
-class LeaveChemicalSystemOut(GroupsConsumerMixin, BaseCrossValidator):
+class LeaveChemicalSystemOut(_ChemistryGroupSplit):
     """Leave-one-chemical-system-out: the chemical system (sorted element set, e.g. Fe-O) is
     the group, so no test row's system occurs among its training rows.
 
     With no more systems than ``n_splits`` every system is its own fold (LeaveOneGroupOut);
     with more, systems are dealt into ``n_splits`` folds by scikit-learn's GroupKFold.
     """
-
-    groups_kind = "compositions"
-
-    def __init__(self, n_splits: int = 5, *, shuffle: bool = False, random_state=None):
-        self.n_splits = n_splits
-        self.shuffle = shuffle
-        self.random_state = random_state
 
     def split(self, X, y=None, groups=None):
         _need_groups(self, groups, X, y)
