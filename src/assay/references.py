@@ -128,6 +128,15 @@ def _is_users_own(module) -> bool:
         not f.startswith(str(Path(__file__).resolve().parent))
 
 
+def ship_by_value(obj) -> None:
+    """A user's object whose module lives in their own folder travels to worker processes as
+    code (cloudpickle by value): a worker started in another folder could not import it."""
+    target = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
+    module = inspect.getmodule(target)
+    if module is not None and module.__name__ != "__main__" and _is_users_own(module):
+        _pickle_by_value(module)
+
+
 def _pickle_by_value(module) -> None:
     try:
         cloudpickle.register_pickle_by_value(module)

@@ -22,7 +22,7 @@ from sklearn.compose import TransformedTargetRegressor
 from ..data.transforms import TARGET_TRANSFORMS
 
 from ..errors import PluginError
-from ..references import entry_points, is_reference, qualified_name, resolve, source_sha256
+from ..references import entry_points, is_reference, qualified_name, resolve, ship_by_value, source_sha256
 from .zoo import ZOO, get_model_spec, make_model
 
 
@@ -154,6 +154,8 @@ def resolve_model(name: str, value, search_space: dict | None = None) -> ModelEn
             return ModelEntry(name, "reference", value, obj=r.obj, search_space=space,
                               source_sha256=r.source_sha256)
         get_model_spec(value)  # raises the KeyError listing the zoo
+    if _is_estimator(value) or callable(value):
+        ship_by_value(value)
     if _is_estimator(value):
         return ModelEntry(name, "estimator", qualified_name(value), obj=value, search_space=space,
                           source_sha256=source_sha256(value), params=value.get_params(deep=False))

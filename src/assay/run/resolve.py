@@ -23,7 +23,7 @@ from ..errors import PluginError
 from ..evaluation.forward import ForwardSplit
 from ..evaluation.splitters import COLUMN_PREFIX, SPLITS, default_split
 from ..evaluation.metrics import HIGHER_IS_BETTER
-from ..references import entry_points, is_reference, resolve
+from ..references import entry_points, is_reference, resolve, ship_by_value
 from ..models.entries import ModelEntry, check_task_type, resolve_models
 from ..models.zoo import available_models
 from .config import RunConfig, check_run_name
@@ -118,6 +118,9 @@ def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: boo
                           f"--n-folds {max(2, len(ds))} (or n_folds in config.toml), or --split loo")
     split = resolve_split(c.split, ds, c.n_folds)
     features = resolve_features(c.features)
+    for obj in [split, *(features if isinstance(features, list) else [features])]:
+        if not isinstance(obj, str):
+            ship_by_value(obj)
     for sp in c.extra_splits:
         resolve_split(sp, ds, c.n_folds)
     sha = data_sha256(ds)

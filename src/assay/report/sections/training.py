@@ -34,6 +34,8 @@ SPLIT_WHY = {
                "regions of feature space.",
     "loo": "Leave-one-out: every row is tested alone; for very small data.",
     "montecarlo": "Repeated random 80/20 splits (seed {seed}); folds overlap, so it is not a partition.",
+    "forward": "Forward in time (expanding windows): each test block is later than every row it was "
+               "trained on, as when a model is used on the next materials made.",
 }
 
 
