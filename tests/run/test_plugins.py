@@ -110,6 +110,30 @@ def test_python_api_user_estimator_featuriser_and_splitter_two_processes(user_fo
 
     out = predict_frame(res.path, pd.Series(["Fe0.8Ni0.2", "Fe0.7Cr0.2Mo0.1"]))
     assert np.isfinite(out["predicted yield"]).all() and "lower 90%" in out
+    # the report and the notebook: the notebook's set-up cell re-creates this run's config
+    nb = _report_and_notebook(res.path)
+    assert "not re-creatable" in nb and "plugins.pkl" in nb
+    config = _notebook_config(res.path)
+    assert Experiment(config.replace(out_dir=str(res.path.parent))).run_id == res.run_id
+
+
+def _report_and_notebook(path) -> str:
+    from assay.report.commands import make_report
+
+    out = make_report(path, notebook=True, submission=False)
+    assert out["report"].is_file()
+    assert "mine" in out["report"].read_text()
+    return out["notebook"].read_text()
+
+
+def _notebook_config(path):
+    """Run the notebook's set-up cell (the one that builds ``config``) as the notebook would."""
+    nb = json.loads((path / "report.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if c["cell_type"] == "code" and "config = RunConfig" in
+                "".join(c["source"]))
+    ns: dict = {}
+    exec("".join(cell["source"]), ns)  # noqa: S102 - the notebook's own code
+    return ns["config"]
 
 
 def test_command_line_references_two_processes(user_folder):
@@ -126,8 +150,13 @@ def test_command_line_references_two_processes(user_folder):
     # config.toml alone re-creates this run: every piece is a reference
     cfg = RunConfig.from_toml(path / "config.toml").materialise()
     assert Experiment(cfg).run_id == path.name
-    r = CliRunner().invoke(app, ["report", str(path), "--no-notebook"])
+    r = CliRunner().invoke(app, ["explain", str(path), "--shap-rows", "40", "--inner-folds", "3",
+                                 "--perm-repeats", "1", "--no-quantile", "--no-loco", "-q"])
     assert r.exit_code == 0, r.output
+    assert (path / "trust" / "importance.json").is_file()
+    nb = _report_and_notebook(path)
+    assert "re-imported from `my_models:make_model`" in nb and "imports now, with the same source" in nb
+    assert Experiment(_notebook_config(path).replace(out_dir=str(path.parent))).run_id == path.name
     # a file path reference works as well
     r = CliRunner().invoke(app, ["run", "steels.csv", "--target", "yield", "-q", "--n-folds", "3",
                                  "--models", f"dummy,{user_folder / 'my_models.py'}:make_model",

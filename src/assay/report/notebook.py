@@ -31,6 +31,15 @@ def md_text(value) -> str:
     return out
 
 
+def _py_text(text: str) -> str:
+    """A Python literal for ``text``: a raw triple-quoted block when it can be (readable),
+    else repr (config.toml holds JSON with backslashes, which a plain string would unescape)."""
+    body = "\n" + text.strip() + "\n"
+    if '"""' not in body and not body.rstrip("\n").endswith("\\"):
+        return 'r"""' + body + '"""'
+    return repr(body)
+
+
 def _code(src: str) -> dict:
     return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
             "source": src.strip("\n")}
@@ -75,9 +84,7 @@ from assay.errors import PluginError
 from assay.run.config import RunConfig
 
 RUN = Path({str(r.path)!r})  # the recorded run (used only to compare and to show later-stage artifacts)
-CONFIG_TOML = """
-{config_toml.strip()}
-"""
+CONFIG_TOML = {_py_text(config_toml)}
 settings = tomllib.loads(CONFIG_TOML)
 settings["out_dir"] = tempfile.mkdtemp(prefix="assay-notebook-")  # recompute, never resume
 config = RunConfig.from_dict(settings)
