@@ -81,7 +81,10 @@ def _cleaning(steps: list[str]) -> list[dict]:
 
 @app.command()
 def run(
-    what: str = typer.Argument(..., help="A Matbench task (expt_gap), or a config.toml, or your data file"),
+    whats: List[str] = typer.Argument(..., metavar="WHAT...", help="A Matbench task (expt_gap), a config.toml, "
+                                      "or your data file(s): several files are merged (see --merge)"),
+    merge: Optional[str] = typer.Option(None, help="Several data files: keep (all rows), mean (one row per "
+                                        "material) or prefer:<file stem>; every choice is logged"),
     data: Optional[Path] = typer.Option(None, help="Explicit data file for a Matbench task"),
     target: Optional[str] = typer.Option(None, help="Target column of your own data"),
     input_column: Optional[str] = typer.Option(None, help="Formula or structure column of your data"),
@@ -142,8 +145,13 @@ def run(
     """
     set_quiet(quiet)
     signal.signal(signal.SIGTERM, _interrupt)  # recorded as interrupted; workers are stopped
+    what = whats[0]
     try:
-        if what.endswith(".toml"):
+        if len(whats) > 1:
+            cfg = RunConfig(data=list(whats), target=target, input_column=input_column, id_column=id_column,
+                            task_type=task_type, drop_invalid=drop_invalid, merge=merge or "keep",
+                            structures_dir=str(structures_dir) if structures_dir else None)
+        elif what.endswith(".toml"):
             cfg = RunConfig.from_toml(what)
         elif Path(what).suffix.lower() in DATA_SUFFIXES or Path(what).is_dir() or Path(what).is_file():
             cfg = RunConfig(data=what, target=target, input_column=input_column, id_column=id_column,

@@ -44,6 +44,17 @@ def build_checklist(b) -> list[Item]:  # b: ReportBuilder (after the other secti
         add(C, "Is the data source named, with a public address?", "no",
             f"your own file <code>{esc(src.get('path', r.config.get('data')))}</code>; no public "
             f"address recorded: publish the data with the report", "data")
+    merge = src.get("merge")
+    if merge:
+        pairs = "; ".join(f"{esc(p['sources'][0])} vs {esc(p['sources'][1])}: {p['n_shared']} shared, mean "
+                          f"|difference| {p['mean_abs_difference']:.3g}" for p in merge.get("pairs", []))
+        per = r.optional_json("sources.json") or {}
+        add(C, "Are data from several sources identified, and their combination and problems "
+               "reported (2c)?", "yes",
+            f"{len(merge.get('per_source_rows', {}))} sources, policy <code>{esc(merge['policy'])}</code>, "
+            f"{merge.get('n_shared', 0)} materials in more than one source ({pairs or 'no overlap'}); "
+            + ("test error per source in sources.json" if per else "no per-source errors recorded"),
+            "data")
     add(C, "Is the exact data version pinned by a checksum?", "yes" if src.get("sha256") else "no",
         f"SHA-256 <code>{esc(str(src.get('sha256', '–'))[:16])}…</code>" if src.get("sha256") else "no checksum recorded",
         "reproducibility")

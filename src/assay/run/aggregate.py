@@ -127,6 +127,29 @@ def _features_text(r: ResolvedRun):
     return f if isinstance(f, str) else r.config.identity()["features"]
 
 
+def per_source(r: ResolvedRun, main: list[FoldResult]) -> dict | None:
+    """Each model's test error per data source (several sources only), beside the merge log:
+    does the model do worse on one source than another?"""
+    extra = r.dataset.extra
+    if extra is None or "source" not in extra or extra["source"].nunique() < 2:
+        return None
+    src = extra["source"].astype(str)
+    src.index = src.index.astype(str)
+    out = {}
+    for model in r.names:
+        rows = [x for x in main if x.model == model]
+        ids = [i for x in rows for i in x.ids]
+        y_true = np.concatenate([np.asarray(x.y_true, float) for x in rows])
+        y_pred = np.concatenate([np.asarray(x.y_pred, float) for x in rows])
+        frame = pd.DataFrame({"source": src.reindex(ids).to_numpy(), "t": y_true, "p": y_pred})
+        out[model] = {s: {"n": int(len(g)), **M.score(r.dataset.task_type, g["t"].to_numpy(),
+                                                       g["p"].to_numpy())}
+                      for s, g in frame.groupby("source")}
+    return {"metric": r.metric, "merge": r.dataset.source.get("merge"), "per_source": out,
+            "note": "test-fold predictions of the main split grouped by each row's source; for "
+                    "leave-one-source-out folds, run with --split sources"}
+
+
 def fit_seconds_by_kind(results: list[FoldResult]) -> dict:
     out: dict[str, float] = {}
     for x in results:

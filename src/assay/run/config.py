@@ -34,7 +34,8 @@ class ConfigError(AssayError, ValueError):
 @dataclass
 class RunConfig:
     task: str | None = None  # a Matbench task, or None for the user's own data
-    data: str | None = None  # explicit data file (a Matbench file for a task, or the user's file)
+    data: Any = None  # a data file (a Matbench file for a task, or the user's), or a list of files
+    merge: str = "keep"  # several data files: keep | mean | prefer:<source> (see data.sources)
     target: str | None = None  # user data: target column
     input_column: str | None = None
     id_column: str | None = None
@@ -343,7 +344,7 @@ def check_run_name(name: str) -> str:
     return name
 
 
-_TYPES = {"task": (str,), "data": (str,), "target": (str,), "input_column": (str,),
+_TYPES = {"task": (str,), "data": (str, list), "merge": (str,), "target": (str,), "input_column": (str,),
           "id_column": (str,), "task_type": (str,), "structures_dir": (str,),
           "primary_model": (str,), "n_folds": (int,), "seed": (int,), "n_jobs": (int,),
           "threads": (int,), "cleaning": (list,), "out_dir": (str,), "name": (str,),

@@ -195,6 +195,9 @@ class Experiment:
         extra = A.extra_summary(r, results, extra_info)
         if extra:
             f.write_json("extra_splits.json", extra)
+        sources = A.per_source(r, main)
+        if sources:
+            f.write_json("sources.json", sources)
         search = A.search_summary(r, main)
         if search:
             f.write_json("search/summary.json", search)

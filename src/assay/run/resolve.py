@@ -18,6 +18,7 @@ from ..data.dataset import Dataset
 from ..data.loading import load_task
 from ..data.tasks import primary_metric
 from ..data.transforms import TARGET_TRANSFORMS
+from ..data.sources import load_sources
 from ..data.user import load_user_data
 from ..errors import PluginError
 from ..evaluation.forward import ForwardSplit
@@ -34,9 +35,21 @@ def load_dataset(c: RunConfig, progress: bool = True) -> Dataset:
     """The Dataset a config names (a Matbench task, or the user's file)."""
     if c.task:
         return load_task(c.task, c.data, progress=progress)
+    if isinstance(c.data, list):
+        return load_sources(c.data, c.target, policy=c.merge, input_column=c.input_column,
+                            id_column=c.id_column, task_type=c.task_type,
+                            structures_dir=c.structures_dir, drop_invalid=c.drop_invalid)
     return load_user_data(c.data, c.target, input_column=c.input_column, id_column=c.id_column,
                           task_type=c.task_type, structures_dir=c.structures_dir,
                           drop_invalid=c.drop_invalid)
+
+
+def _absolute(v):
+    """Paths stored absolute (a list stays a list), so the run works from any folder."""
+    if isinstance(v, list):
+        return [_absolute(x) for x in v]
+    p = Path(v).expanduser()
+    return str(p.resolve()) if p.exists() else v
 
 
 def data_sha256(ds: Dataset) -> str:
@@ -84,8 +97,7 @@ class ResolvedRun:
 def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: bool = True,
                 objects: dict | None = None) -> ResolvedRun:
     c = config.materialise(objects)  # plugin records from config.toml -> objects (or a named error)
-    paths = {k: str(Path(v).expanduser().resolve()) for k in ("data", "structures_dir")
-             if (v := getattr(c, k)) and Path(v).expanduser().exists()}
+    paths = {k: _absolute(v) for k in ("data", "structures_dir") if (v := getattr(c, k))}
     if paths:  # stored absolute: predict, explain and report work from any folder
         c = c.replace(**paths)
     ds = dataset if dataset is not None else load_dataset(c, progress=progress)
@@ -126,7 +138,9 @@ def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: boo
     sha = data_sha256(ds)
     if c.name:
         check_run_name(c.name)
-    stem = c.name or (c.task.removeprefix("matbench_") if c.task else Path(str(c.data)).stem)
+    first = c.data[0] if isinstance(c.data, list) else c.data
+    stem = c.name or (c.task.removeprefix("matbench_") if c.task else Path(str(first)).stem
+                      + ("+more" if isinstance(c.data, list) and len(c.data) > 1 else ""))
     run_id = f"{stem}-{c.digest(sha)}"
     out = Path(c.out_dir).expanduser().resolve()
     folder = RunFolder(out / run_id)
@@ -154,6 +168,10 @@ def resolve_split(spec, ds: Dataset, n_folds: int = 5):
     if isinstance(spec, str):
         if spec == "auto":
             return default_split(ds)
+        if spec == "sources":  # leave-one-source-out, for data from several files
+            if ds.extra is None or "source" not in ds.extra:
+                raise PluginError("split 'sources' needs several data files (assay run a.csv b.csv ...)")
+            return COLUMN_PREFIX + "source"
         if spec.startswith("forward:"):
             col = spec.split(":", 1)[1]
             if ds.extra is None or col not in ds.extra:

@@ -15,6 +15,7 @@ SECTIONS = [
     ("leaderboard", "Leaderboard"),
     ("checklist", "The ML reporting checklist"),
     ("outliers", "Outliers worth a look"),
+    ("beyond", "Beyond one static table"),
     ("reproducibility", "Reproducibility"),
     ("declarations", "Declarations"),
 ]
