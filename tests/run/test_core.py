@@ -218,3 +218,7 @@ def test_forward_split_by_an_order_column_from_the_command_line(steels_csv, tmp_
         assert sizes["n_train"] > 0
         first_test_year = years[te].min()
         assert first_test_year > years[:sizes["n_train"]].max()  # expanding windows: the past only
+    from assay.report.commands import make_report
+
+    html = make_report(run, notebook=False, submission=False)["report"].read_text()
+    assert "Error against time</h3>" in html

@@ -66,3 +66,36 @@ def test_run_on_two_sources_reports_error_per_source_and_leave_one_source_out(tw
     html = (run / "report.html").read_text()
     assert "several sources" in html and "policy <code>keep</code>" in html
     assert "Several sources</h3>" in html and "Test error of the primary model per source" in html
+
+
+def test_report_shows_learn_and_screen_when_they_were_run(tmp_path):
+    from assay.data.loading import load_task
+
+    ds = load_task("steels")
+    pd.DataFrame({"formula": list(ds.inputs[:90]), "yield": list(ds.target[:90])}).to_csv(
+        tmp_path / "s.csv", index=False)
+    cli = CliRunner()
+    r = cli.invoke(app, ["run", str(tmp_path / "s.csv"), "--target", "yield", "--models", "dummy,et",
+                         "--out", str(tmp_path / "runs"), "--controls", "none", "--no-learning-curve", "-q"])
+    assert r.exit_code == 0, r.output
+    run = next((tmp_path / "runs").glob("s-*"))
+    r = cli.invoke(app, ["learn", str(run), "--strategies", "random,uncertainty", "--initial", "20",
+                         "--batch", "5", "--rounds", "2", "--repeats", "1", "-q"])
+    assert r.exit_code == 0, r.output
+    pd.DataFrame({"formula": ["Fe0.8Ni0.2", "Fe0.7Co0.3", "Fe0.9Mo0.1"]}).to_csv(tmp_path / "c.csv", index=False)
+    r = cli.invoke(app, ["screen", str(run), str(tmp_path / "c.csv"), "--goal", "max", "-q"])
+    assert r.exit_code == 0, r.output
+    r = cli.invoke(app, ["report", str(run), "--no-notebook", "--no-submission"])
+    assert r.exit_code == 0, r.output
+    html = (run / "report.html").read_text()
+    assert "Active learning, simulated</h3>" in html and "Next experiments (screening)</h3>" in html
+
+
+def test_config_toml_data_tables(two):
+    from assay import RunConfig
+
+    p = two / "c.toml"
+    p.write_text(f'target = "gap"\nmerge = "mean"\n\n[[data]]\npath = "{two / "a.csv"}"\n\n'
+                 f'[[data]]\npath = "{two / "b.csv"}"\n')
+    cfg = RunConfig.from_toml(p)
+    assert cfg.data == [str(two / "a.csv"), str(two / "b.csv")] and cfg.merge == "mean"

@@ -238,6 +238,8 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict, source: str = "config") -> "RunConfig":
         d = dict(d)
+        if isinstance(d.get("data"), list) and d["data"] and all(isinstance(x, dict) for x in d["data"]):
+            d["data"] = [x.get("path") for x in d["data"]]  # [[data]] tables: path = "..."
         plugins = dict(d.pop("plugins", {}) or {})
         plugins.pop("sources", None)  # recorded for people and notebooks; not a setting
         known = {f.name for f in fields(cls)}
