@@ -211,3 +211,34 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
     except OSError:
         return "Z"
+
+
+def test_text_labels_come_back_as_labels_and_poscar_columns_predict(tmp_path):
+    from pymatgen.io.vasp import Poscar
+
+    from assay.data.loading import load_task
+
+    g = load_task("glass")
+    labels = np.where(g.target.to_numpy()[:80] == 1, "glass", "crystal")
+    pd.DataFrame({"formula": list(g.inputs[:80]), "phase": labels}).to_csv(tmp_path / "g.csv", index=False)
+    r = runner.invoke(app, ["run", str(tmp_path / "g.csv"), "--target", "phase", "--task-type",
+                            "classification", "--models", "dummy,rf", "--n-folds", "3",
+                            "--out", str(tmp_path / "runs"), *FAST])
+    assert r.exit_code == 0, r.output
+    run = next((tmp_path / "runs").glob("g-*"))
+    pd.DataFrame({"formula": list(g.inputs[80:84])}).to_csv(tmp_path / "new.csv", index=False)
+    r = runner.invoke(app, ["predict", str(run), str(tmp_path / "new.csv"), "-o", str(tmp_path / "p.csv")])
+    assert r.exit_code == 0, r.output
+    assert set(pd.read_csv(tmp_path / "p.csv")["predicted phase"]) <= {"glass", "crystal"}
+
+    ph = load_task("phonons")
+    rows = [Poscar(s).get_str() for s in ph.inputs[:40]]
+    pd.DataFrame({"poscar": rows, "peak": list(ph.target[:40])}).to_csv(tmp_path / "ph.csv", index=False)
+    r = runner.invoke(app, ["run", str(tmp_path / "ph.csv"), "--target", "peak", "--models", "dummy,ridge",
+                            "--n-folds", "3", "--out", str(tmp_path / "runs"), *FAST])
+    assert r.exit_code == 0, r.output
+    run = next((tmp_path / "runs").glob("ph-*"))
+    pd.DataFrame({"poscar": rows[:3]}).to_csv(tmp_path / "newp.csv", index=False)
+    r = runner.invoke(app, ["predict", str(run), str(tmp_path / "newp.csv"), "-o", str(tmp_path / "pp.csv")])
+    assert r.exit_code == 0, r.output
+    assert np.isfinite(pd.read_csv(tmp_path / "pp.csv")["predicted peak"]).all()
