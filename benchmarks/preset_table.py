@@ -81,7 +81,8 @@ def cell_path(out: Path, preset: str, task: str) -> Path:
 
 def run_cell(preset: str, task: str, ds, args, out: Path, shared: dict) -> dict:
     """Featurise (cold unless noted), score, and return the cell's record."""
-    from assay.features.api import _blocks, featurize
+    from assay.features import featurize
+    from assay.features.presets import preset_featurizers as _blocks
 
     n_full = len(ds)
     rows = np.arange(n_full)
