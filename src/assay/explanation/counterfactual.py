@@ -95,6 +95,9 @@ def _fractions(formula: str) -> dict[str, float]:
         raise AssayError(f"{formula!r} is not a composition: {exc}") from None
     if comp.num_atoms <= 0:
         raise AssayError(f"{formula!r} has no atoms")
+    unknown = [str(el) for el in comp.elements if not isinstance(el, Element)]
+    if unknown:
+        raise AssayError(f"{formula!r} is not a composition: {', '.join(unknown)} is no element")
     return {str(el): float(comp.get_atomic_fraction(el)) for el in comp.elements}
 
 
