@@ -115,7 +115,7 @@ def build(b: ReportBuilder) -> None:
                 tr = c.get("train") or [None] * len(c["n_train"])
                 for i, n in enumerate(c["n_train"]):
                     rows.append([m, int(round(n)), c["mean"][i], std[i], tr[i]])
-            parts.append(table(rows, ["model", "training rows", f"validation {lc_metric}", "std",
+            parts.append(table(rows, ["model", "training rows", f"test-fold {lc_metric}", "std",
                                       f"training {lc_metric}"]))
             note = (r.learning_curve or {}).get("note")
             if note:
