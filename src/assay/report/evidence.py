@@ -194,9 +194,9 @@ def learning_curve_text(reading: dict, metric: str) -> str:
          + ("still improving, so more data would help." if r["improving"] else
             "flattening, so more of the same data would help little."))
     if r["diagnosis"] == "variance":
-        s += (f" The training score ({r['train']:.4g}) is well ahead of the test folds "
-              f"({r['test']:.4g}, gap {r['gap']:.3g}): that gap is variance: the model fits its "
-              f"training rows better than new ones. More data or stronger regularisation (fewer "
+        s += (f" The training score ({r['train']:.4g}) is far better than on the test folds "
+              f"({r['test']:.4g}, gap {r['gap']:.3g}). That gap is variance (the model fits its "
+              f"training rows better than new ones): more data or stronger regularisation (fewer "
               f"leaves, larger minimum leaf size, fewer features) narrow it; a more flexible model "
               f"would widen it.")
     elif r["diagnosis"] == "bias":
