@@ -4,6 +4,7 @@ shared steels run; classification: a small glass run made here)."""
 import json
 import os
 import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -87,6 +88,25 @@ def test_pptx_is_a_talk_with_notes_and_the_runs_numbers(which, small_run, glass_
     assert len(re.findall(r'<section class="slide"', doc)) == len(prs.slides)
     assert doc.count('<details class="notes">') == len(prs.slides)
     assert any(sh.shape_type == 13 for s in prs.slides for sh in s.shapes)  # figures placed
+
+
+def test_explanation_slide_uses_trust_when_explain_ran(glass_run, tmp_path):
+    from assay.explanation.trust import explain_run
+
+    run = tmp_path / "run"
+    shutil.copytree(glass_run, run)
+    _, _, texts, _ = _deck(run, tmp_path)
+    expl = next(t for t in texts if t.startswith("What the model uses"))
+    assert "assay explain" in expl and "SHAP|" not in expl
+    explain_run(run, shap_rows=40, n_inner=3, loco=False, quantile=False, n_repeats=1,
+                max_perm_features=20, progress=False)
+    _, prs, texts, _ = _deck(run, tmp_path)
+    expl = next(t for t in texts if t.startswith("What the model uses"))
+    imp = json.loads((run / "trust" / "importance.json").read_text())
+    top = imp["shap"]["mean_abs"][0]
+    assert f"Largest mean |SHAP|: {top['feature']} ({top['group']}, {fmt(top['mean_abs_shap'])})" in expl
+    assert fmt(imp["permutation"]["features"][0]["importance"]) in expl
+    assert "SHAP summary" in expl  # the figure's caption beside the SHAP plot
 
 
 def test_learning_curve_reading_calls_a_gap_variance():

@@ -231,7 +231,8 @@ def _explanation(b: ReportBuilder) -> Slide:
         sh = (imp.get("shap") or {}).get("mean_abs") or []
         if sh:
             bl.append("Largest mean |SHAP|: " + ", ".join(
-                f"{x.get('feature')} ({fmt(x.get('mean_abs_shap'))})" for x in sh[:5]) + ".")
+                f"{x.get('feature')} ({x['group'] + ', ' if x.get('group') else ''}"
+                f"{fmt(x.get('mean_abs_shap'))})" for x in sh[:5]) + ".")
         perm = ((imp.get("permutation") or {}).get("features") or [])[:5]
         if perm:
             bl.append("Largest permutation importance: " + ", ".join(
