@@ -90,8 +90,10 @@ def test_classification_reaches_the_wanted_class(runs):
     again = predict_frame(run, out["input"])
     np.testing.assert_allclose(again["probability"], out["probability"])
     # CLI: the same search, and a wish that is not one of the run's classes
-    r = runner.invoke(app, ["counterfactual", str(run), start, "--want", "1", "-n", "3"])
+    r = runner.invoke(app, ["counterfactual", str(run), start, "--want", "1", "-n", "3", "-o",
+                            str(run.parent / "cf.csv")])
     assert r.exit_code == 0, r.output
+    assert len(pd.read_csv(run.parent / "cf.csv")) == min(3, len(out))
     assert "edits reaching class 1" in r.output and out["edits"].iloc[0] in r.output
     r = runner.invoke(app, ["counterfactual", str(run), start, "--want", "7"])
     assert r.exit_code == 2 and "classes" in r.output

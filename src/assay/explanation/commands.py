@@ -9,6 +9,7 @@ import typer
 from ..errors import AssayError
 from ..ui import console, set_quiet
 from .counterfactual import counterfactuals
+from .predict import spreadsheet_safe
 from .trust import explain_run
 
 
@@ -70,12 +71,12 @@ def register(app) -> None:
         start = res["start"].iloc[0]
         console.print(f"start: {formula} -> " + ", ".join(
             f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-            for k, v in start.items() if k not in ("input", "note")))
+            for k, v in start.items() if k not in ("input", "note")), markup=False)
         for note in res["notes"]:
             console.print(f"[yellow]note:[/] {note}")
         console.print(f"edits reaching {res['want']} (fewest edits, in-domain, fewest atoms changed first):")
-        console.print(res["results"].to_string(index=False), soft_wrap=True)
+        console.print(res["results"].to_string(index=False), soft_wrap=True, markup=False)
         if output:
-            res["results"].to_csv(output, index=False)
+            spreadsheet_safe(res["results"]).to_csv(output, index=False)
             console.print(f"written to {output}")
 
