@@ -266,8 +266,8 @@ def test_slides_render_in_headless_chromium(small_run, tmp_path, browser, cdp_he
     state = cdp_helpers["evaluate"](page, """(() => ({
       slides: [...document.querySelectorAll('section.slide')].map(s => s.id),
       loaded: [...document.images].map(i => i.complete && i.naturalWidth > 0)}))()""")
-    assert 5 <= len(state["slides"]) <= 7
-    assert state["slides"][0] == "problem" and state["slides"][-1] == "conclusions"
+    assert 8 <= len(state["slides"]) <= 10
+    assert state["slides"][0] == "title" and state["slides"][-1] == "limitations"
     assert state["loaded"] and all(state["loaded"])
     cdp_helpers["save_screenshot"](page, "slides_first.png")
     assert page.errors() == []
@@ -279,9 +279,11 @@ def test_slides_reuse_report_figures(small_run, tmp_path):
 
     doc = build_slides(small_run)
     ids = re.findall(r'<section class="slide" id="([^"]+)"', doc)
-    assert ids == ["problem", "data", "model-choice", "training", "leaderboard", "conclusions"]
+    assert ids == ["title", "problem", "data", "model-choice", "controls", "training",
+                   "generalisation", "explanation", "outliers", "limitations"]
     figs = re.findall(r'<figure data-figure="([^"]+)"', doc)
-    assert {"model-comparison", "parity", "leaderboard"} <= set(figs)
+    assert {"model-comparison", "parity", "learning-curve"} <= set(figs)
+    assert len(figs) == len(set(figs))  # no figure twice
     assert "<link" not in doc and all(s.startswith("data:") for s in re.findall(r'\ssrc="([^"]+)"', doc))
 
 

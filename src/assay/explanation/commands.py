@@ -8,6 +8,8 @@ import typer
 
 from ..errors import AssayError
 from ..ui import console, set_quiet
+from .counterfactual import counterfactuals
+from .predict import spreadsheet_safe
 from .trust import explain_run
 
 
@@ -46,3 +48,35 @@ def register(app) -> None:
                           f"{h['brier_calibrated']:.4f} calibrated")
         console.print(f"trust diagnostics written to {Path(run_dir) / 'trust'} ({s['seconds']:.1f} s)")
         print(Path(run_dir) / "trust")
+
+    @app.command()
+    def counterfactual(
+        run_dir: Path = typer.Argument(..., help="A finished run folder (composition input)"),
+        formula: str = typer.Argument(..., help="The composition to edit, e.g. Fe80B20"),
+        want: str = typer.Option(..., "--want", help="The wanted class (e.g. 1), or for regression "
+                                                     "a side of a threshold ('>2.0', '<1.5')"),
+        max_edits: int = typer.Option(2, help="At most this many edits (1-3)"),
+        beam: int = typer.Option(12, help="Candidates of one level carried on to the next"),
+        step: float = typer.Option(0.05, help="Fraction step (0.05 = 5 atomic %)"),
+        n: int = typer.Option(10, "-n", help="Show at most this many results"),
+        output: Optional[Path] = typer.Option(None, "-o", help="Also write the results to this CSV"),
+    ):
+        """The smallest chemically sensible edits of a composition that reach a wanted prediction."""
+        try:
+            res = counterfactuals(run_dir, formula, want, max_edits=max_edits, beam=beam,
+                                  n_results=n, step=step)
+        except (AssayError, KeyError, ValueError, FileNotFoundError) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2)
+        start = res["start"].iloc[0]
+        console.print(f"start: {formula} -> " + ", ".join(
+            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in start.items() if k not in ("input", "note")), markup=False)
+        for note in res["notes"]:
+            console.print(f"[yellow]note:[/] {note}")
+        console.print(f"edits reaching {res['want']} (fewest edits, in-domain, fewest atoms changed first):")
+        console.print(res["results"].to_string(index=False), soft_wrap=True, markup=False)
+        if output:
+            spreadsheet_safe(res["results"]).to_csv(output, index=False)
+            console.print(f"written to {output}")
+

@@ -1,7 +1,7 @@
 """CLI commands of the report stage; ``register(app)`` adds them to the main Typer app.
 
 ``assay report RUN``   report.html + report.ipynb + submission/ (Matbench tasks)
-``assay slides RUN``   slides.html
+``assay slides RUN``   slides.html and slides.pptx
 ``assay compare RUN1 RUN2 ... -o compare.html``
 """
 from __future__ import annotations
@@ -81,12 +81,13 @@ def register(app) -> None:
     @app.command()
     def slides(run_dir: Path = typer.Argument(..., help="A finished run folder"),
                output: Optional[Path] = typer.Option(None, "-o", help="Default RUN/slides.html")):
-        """Write a short slide deck (RUN/slides.html) from a finished run."""
+        """Write a five-minute talk (RUN/slides.html and slides.pptx, with speaker notes)."""
         try:
             p = write_slides(run_dir, output)
         except (RunFolderError, ValueError) as exc:
             _fail(exc)
-        console.print(f"slides: {p} ({_human(p.stat().st_size)})")
+        pp = p.with_suffix(".pptx")
+        console.print(f"slides: {p} ({_human(p.stat().st_size)}) and {pp} ({_human(pp.stat().st_size)})")
         print(p)
 
     @app.command()

@@ -154,3 +154,53 @@ def normalise_learning_curve(lc) -> dict | None:
                 out[str(m)] = {"n_train": agg[ncol].tolist(), "mean": agg["mean"].tolist(),
                                "std": agg["std"].fillna(0).tolist()}
     return out or None
+
+
+#: Train-test gaps above these count as variance: absolute for bounded scores that are better
+#: when higher (balanced accuracy, R^2), relative to the test-fold error otherwise (MAE).
+GAP_BOUNDED = 0.03
+GAP_RELATIVE = 0.25
+IMPROVING = 0.02  # relative change over the last doubling that still counts as "improving"
+
+
+def learning_curve_reading(curve: dict, higher_is_better: bool) -> dict | None:
+    """What a learning curve says, from its numbers alone: the last step's relative change on
+    the test folds, the training score beside it, and the diagnosis. A training score near
+    perfect with a gap to the test folds is *variance* (more data or regularisation help, a
+    more flexible model would not); close, poor scores are *bias*."""
+    n_tr = np.asarray(curve.get("n_train") or [], float)
+    mu = np.asarray(curve.get("mean") or [], float)
+    if len(mu) < 2 or not np.isfinite(mu[-2:]).all():
+        return None
+    d = (mu[-1] - mu[-2]) / max(abs(mu[-2]), 1e-12)
+    improving = d > IMPROVING if higher_is_better else d < -IMPROVING
+    out = {"n_from": int(round(n_tr[-2])), "n_to": int(round(n_tr[-1])), "test_from": float(mu[-2]),
+           "test": float(mu[-1]), "change": float(d), "improving": bool(improving), "train": None,
+           "gap": None, "diagnosis": "unknown"}
+    tr = curve.get("train")
+    if tr is not None and np.isfinite(float(tr[-1])):
+        t = float(tr[-1])
+        gap = abs(t - mu[-1])
+        big = gap > GAP_BOUNDED if higher_is_better else gap > GAP_RELATIVE * max(abs(mu[-1]), 1e-12)
+        out.update(train=t, gap=gap, diagnosis="variance" if big else "bias")
+    return out
+
+
+def learning_curve_text(reading: dict, metric: str) -> str:
+    """The reading in plain words (no HTML); the report and the slides say the same."""
+    r = reading
+    s = (f"Learning curve ({metric}): from {r['n_from']:,} to {r['n_to']:,} training rows the score "
+         f"on the test folds moves {r['change']:+.1%} ({r['test_from']:.4g} to {r['test']:.4g}); "
+         + ("still improving, so more data would help." if r["improving"] else
+            "flattening, so more of the same data would help little."))
+    if r["diagnosis"] == "variance":
+        s += (f" The training score ({r['train']:.4g}) is far better than on the test folds "
+              f"({r['test']:.4g}, gap {r['gap']:.3g}). That gap is variance (the model fits its "
+              f"training rows better than new ones): more data or stronger regularisation (fewer "
+              f"leaves, larger minimum leaf size, fewer features) narrow it; a more flexible model "
+              f"would widen it.")
+    elif r["diagnosis"] == "bias":
+        s += (f" Training ({r['train']:.4g}) and test-fold ({r['test']:.4g}) scores are close: bias, "
+              f"not variance, limits the model, so more informative features or a more flexible "
+              f"model could help; more data alone would not.")
+    return s

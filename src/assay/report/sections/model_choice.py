@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import figures as F
-from ..evidence import COMPARISON_SOURCE, COMPUTED_SOURCE
+from ..evidence import (COMPARISON_SOURCE, COMPUTED_SOURCE, learning_curve_reading,
+                        learning_curve_text)
 from ..html import Raw, esc, fmt, missing, pm, table
 
 if TYPE_CHECKING:
@@ -156,24 +157,10 @@ def _justification(b, baselines: set[str], controls: dict) -> list[str]:
     lc = b.curves
     if lc:
         c = lc.get(prim) or next(iter(lc.values()))
-        n_tr, mu = np.asarray(c["n_train"], float), np.asarray(c["mean"], float)
-        hib = c.get("higher_is_better", r.higher_is_better)
-        if len(mu) >= 2:
-            d = (mu[-1] - mu[-2]) / max(abs(mu[-2]), 1e-12)
-            still = (d < -0.02) if not hib else (d > 0.02)
-            gap_txt = ""
-            if c.get("train") is not None:
-                tr = np.asarray(c["train"], float)
-                gap = abs(tr[-1] - mu[-1])
-                gap_txt = (f" The training score ({fmt(tr[-1])}) is far from the validation score "
-                           f"({fmt(mu[-1])}): the model has capacity to spare (variance, not bias, limits it)."
-                           if gap > 0.5 * abs(mu[-1]) else
-                           f" Training ({fmt(tr[-1])}) and validation ({fmt(mu[-1])}) scores are close: "
-                           f"a more flexible model or better features could help.")
-            out.append(f"Learning curve ({esc(c.get('metric', r.primary_metric))}): from {int(n_tr[-2]):,} to "
-                       f"{int(n_tr[-1]):,} training rows the validation score moves {d:+.1%}; "
-                       + ("still improving, so more data would help." if still else
-                          "flattening, so more of the same data would help little.") + gap_txt)
+        hib = c.get("higher_is_better")
+        reading = learning_curve_reading(c, r.higher_is_better if hib is None else hib)
+        if reading:
+            out.append(esc(learning_curve_text(reading, c.get("metric") or r.primary_metric)))
     else:
         out.append("Learning curve: <b>not run</b> (no <code>learning_curve.json</code>), so whether "
                    "more data would help is not shown.")

@@ -8,7 +8,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from ...evaluation.splitters import SPLITS
 from .. import figures as F
-from ..evidence import mean_std
+from ..evidence import learning_curve_reading, learning_curve_text, mean_std
 from ..html import esc, finding, fmt, missing, table
 from .search import search_html
 
@@ -115,8 +115,15 @@ def build(b: ReportBuilder) -> None:
                 tr = c.get("train") or [None] * len(c["n_train"])
                 for i, n in enumerate(c["n_train"]):
                     rows.append([m, int(round(n)), c["mean"][i], std[i], tr[i]])
-            parts.append(table(rows, ["model", "training rows", f"validation {lc_metric}", "std",
+            parts.append(table(rows, ["model", "training rows", f"test-fold {lc_metric}", "std",
                                       f"training {lc_metric}"]))
+            c = lc.get(r.primary_model)
+            hib = (c or {}).get("higher_is_better")
+            reading = c and learning_curve_reading(c, r.higher_is_better if hib is None else hib)
+            if reading:
+                text = learning_curve_text(reading, c.get("metric") or lc_metric)
+                parts.append(f"<p>{esc(text)}</p>")
+                md.append(text)
             note = (r.learning_curve or {}).get("note")
             if note:
                 parts.append(f"<p class=note>{esc(note)}.</p>")
