@@ -251,8 +251,11 @@ p["error"] = p["y_pred"] - p["y_true"]
 p.reindex(p["error"].abs().sort_values(ascending=False).index).head(15)
 '''))
 
-    # 9. reproducibility
-    cells.append(_md(f"## 9. {secs['reproducibility'].title}\n\n{_bullets(secs['reproducibility'])}"))
+    # 9. beyond one static table (shown from the run folder: learn/, screen/, sources.json)
+    cells.append(_md(f"## 9. {secs['beyond'].title}\n\n{_bullets(secs['beyond'])}"))
+
+    # 10. reproducibility
+    cells.append(_md(f"## 10. {secs['reproducibility'].title}\n\n{_bullets(secs['reproducibility'])}"))
     cells.append(_code('''
 from assay.run.provenance import machine_info, package_versions
 
@@ -262,7 +265,7 @@ print(json.dumps({"versions": package_versions(), "machine": machine_info(),
 '''))
 
     # 10. declarations
-    cells.append(_md(f"## 10. {secs['declarations'].title}\n\n{_bullets(secs['declarations'])}\n\n"
+    cells.append(_md(f"## 11. {secs['declarations'].title}\n\n{_bullets(secs['declarations'])}\n\n"
                      "**Author's statement:** _[to be completed by the author, e.g. on the use of "
                      "language models]_"))
     for i, c in enumerate(cells):

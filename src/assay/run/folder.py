@@ -31,11 +31,12 @@ import pickle
 import cloudpickle
 import numpy as np
 import pandas as pd
+from rich.markup import escape
 
 from ..data.tasks import primary_metric
 from ..errors import RunFolderError
 from ..store.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
-from ..ui import say
+from ..ui import console
 from .config import RunConfig
 from .records import Comparison, FoldResult
 
@@ -155,8 +156,8 @@ class RunFolder:
         try:
             return FoldResult.from_dict(json.loads(path.read_text()))
         except (OSError, ValueError, TypeError) as exc:
-            say(f"[yellow]warning: {path} is corrupted ({type(exc).__name__}: {exc}); "
-                "recomputing that fold[/]")
+            console.print(f"[yellow]warning: {escape(str(path))} is corrupted "  # shown even with -q
+                          f"({type(exc).__name__}: {escape(str(exc))}); recomputing that fold[/]")
             path.unlink(missing_ok=True)
             return None
 
