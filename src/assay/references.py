@@ -167,12 +167,12 @@ def qualified_name(obj) -> str:
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def _plain_params(params: dict) -> bool:
+def plain_params(params: dict) -> bool:
     return all(isinstance(v, _PLAIN) or (isinstance(v, (list, tuple)) and all(isinstance(x, _PLAIN) for x in v))
                for v in params.values())
 
 
-def _importable(target) -> bool:
+def importable(target) -> bool:
     mod = getattr(target, "__module__", "") or ""
     return not (mod == "__main__" or mod.startswith("assay_user_")
                 or "<locals>" in getattr(target, "__qualname__", "<locals>")
@@ -198,13 +198,13 @@ def describe(obj) -> dict:
     if inspect.isclass(obj) or inspect.isfunction(obj) or not hasattr(obj, "get_params"):
         target = obj if (inspect.isclass(obj) or inspect.isfunction(obj)) else type(obj)
         return {"kind": "callable", "text": qualified_name(obj), "source_sha256": source_sha256(obj),
-                "recreatable": _importable(target) and (inspect.isclass(obj) or inspect.isfunction(obj))}
+                "recreatable": importable(target) and (inspect.isclass(obj) or inspect.isfunction(obj))}
     params = obj.get_params(deep=False)
     plain = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()
              if isinstance(v, _PLAIN + (list, tuple)) and v is not None}
     return {"kind": "object", "text": qualified_name(obj), "params": plain,
             "source_sha256": source_sha256(obj),
-            "recreatable": _importable(type(obj)) and _plain_params(params)}
+            "recreatable": importable(type(obj)) and plain_params(params)}
 
 
 def recreate(rec: dict, what: str = "object"):

@@ -12,6 +12,7 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 
+from ..data.readers import read_table
 from ..data.user import parse_formula_column, parse_structure_column
 from ..errors import AssayError, InvalidDataError
 from ..features import featurize
@@ -24,21 +25,6 @@ FORMULA_COLUMNS = ("formula", "composition")
 STRUCTURE_COLUMNS = ("structure", "cif", "poscar")
 #: Cells a spreadsheet would run as a formula; written with a leading apostrophe.
 SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    readers = {".csv": pd.read_csv, ".tsv": lambda p: pd.read_csv(p, sep="\t"),
-               ".parquet": pd.read_parquet, ".pq": pd.read_parquet,
-               ".json": pd.read_json, ".jsonl": lambda p: pd.read_json(p, lines=True),
-               ".txt": lambda p: pd.read_csv(p, sep=None, engine="python")}
-    if suffix not in readers:
-        raise InvalidDataError(f"{path}: unsupported file type {suffix!r} "
-                               f"(use {', '.join(sorted(readers))})")
-    try:
-        return readers[suffix](path)
-    except (ValueError, pd.errors.EmptyDataError) as exc:
-        raise InvalidDataError(f"{path}: cannot be read as {suffix} ({exc})") from None
 
 
 def load_predictor(run_dir, build: bool = True):
@@ -152,7 +138,7 @@ def predict_file(run_dir, data, input_column: str | None = None, trust: bool = T
     data = Path(data)
     if not data.is_file():
         raise AssayError(f"{data} does not exist")
-    df = _read_table(data)
+    df, _, _ = read_table(data)  # the reader `assay run` uses: same file types, same messages
     if df.empty:
         raise InvalidDataError(f"{data} has no rows: give a file with a header and at least one row")
     folder = RunFolder(run_dir)

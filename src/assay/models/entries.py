@@ -22,7 +22,8 @@ from sklearn.compose import TransformedTargetRegressor
 from ..data.transforms import TARGET_TRANSFORMS
 
 from ..errors import PluginError
-from ..references import entry_points, is_reference, qualified_name, resolve, ship_by_value, source_sha256
+from ..references import (entry_points, importable, is_reference, plain_params, qualified_name, resolve,
+                          ship_by_value, source_sha256)
 from .zoo import ZOO, get_model_spec, make_model
 
 
@@ -97,7 +98,7 @@ class ModelEntry:
         """Can config.toml alone build this model again (in another process or session)?"""
         if self.kind in ("zoo", "reference"):
             return True
-        return self.kind == "estimator" and _plain(self.params) and _importable_class(self.obj)
+        return self.kind == "estimator" and plain_params(self.params) and importable(type(self.obj))
 
     def record(self) -> dict:
         """What config.toml and run.json keep about this model."""
@@ -105,7 +106,7 @@ class ModelEntry:
         if self.source_sha256:
             d["source_sha256"] = self.source_sha256
         if self.kind == "estimator":
-            d["params"] = {k: v for k, v in self.params.items() if _plain({k: v})}
+            d["params"] = {k: v for k, v in self.params.items() if plain_params({k: v})}
             d["recreatable"] = self.recreatable
         if self.search_space:
             d["search_space"] = {k: list(v) if isinstance(v, tuple) else v
@@ -120,18 +121,6 @@ class ModelEntry:
         if self.search_space:
             d["space"] = repr(sorted(self.search_space.items()))
         return d
-
-
-def _plain(params: dict) -> bool:
-    ok = (str, int, float, bool, type(None))
-    return all(isinstance(v, ok) or (isinstance(v, (list, tuple)) and all(isinstance(x, ok) for x in v))
-               for v in params.values())
-
-
-def _importable_class(obj) -> bool:
-    cls = type(obj)
-    mod = cls.__module__
-    return not (mod == "__main__" or mod.startswith("assay_user_") or "<locals>" in cls.__qualname__)
 
 
 def _is_estimator(obj) -> bool:
