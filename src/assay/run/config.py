@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -404,4 +404,4 @@ def _toml_value(v) -> str:
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
 
-__all__ = ["RunConfig", "ConfigError", "PluginRecord", "check_run_name", "asdict"]
+__all__ = ["RunConfig", "ConfigError", "PluginRecord", "check_run_name"]
