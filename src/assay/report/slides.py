@@ -1,325 +1,270 @@
 """``assay slides RUN``: a five-minute talk from a finished run, as HTML and PowerPoint.
 
-Ten slides (title, problem, data and preparation, model choice, controls, training and testing,
-learning curve and other splits, explanation, outliers, limitations and next steps), each with
-speaker notes. Every number is read from the report's builder (summary.json, comparison.json,
-trust/, the fold predictions): nothing is fitted or scored here. The HTML deck moves with the
-arrow keys and prints one slide per page; :mod:`assay.report.slides_pptx` writes the same
-slides to a .pptx.
+Ten slides: title, problem, data and preparation, model choice with its reasons, controls,
+training and testing, learning curve, explanation, outliers, limitations and next steps, each
+with speaker notes. One list of :class:`Slide` records feeds both writers
+(:mod:`~assay.report.slides_html`, :mod:`~assay.report.slides_pptx`), so the two say the same.
+Every number is read from the report's builder (summary.json, comparison.json, audit/, trust/,
+the fold predictions); nothing is fitted or scored here.
 """
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..models.zoo import get_model_spec
 from ..run.recipes import RECIPES
 from ..store.atomic import atomic_write_text
-from .builder import Figure, ReportBuilder
-from .evidence import learning_curve_reading, learning_curve_text, mean_std
-from .html import esc, fmt
-from .sections.outliers import pretty_formula
+from .builder import ReportBuilder
+from .evidence import learning_curve_reading, mean_std
+from .slides_evidence import chemsys_seen_share, scaling_models
+from .slides_html import render_html
 from .slides_pptx import write_pptx
+from .slides_talk import Slide, Talk, controls_slide, explanation_slide, outliers_slide
+from .slides_words import METRIC_NAMES, metric_name, num, pct, pm, pval
 
-#: What each metric is, said on the slides wherever a metric appears.
-METRIC_NAMES = {
-    "rocauc": "balanced accuracy (the leaderboard's 'rocauc': hard labels, not ROC-AUC)",
-    "roc_auc_true": "ROC-AUC from the predicted probabilities",
-    "balanced_accuracy": "balanced accuracy", "accuracy": "accuracy", "f1": "F1 of class 1",
-    "mae": "MAE (mean absolute error)", "rmse": "RMSE (root mean squared error)",
-    "mape": "MAPE (mean absolute percentage error)", "max_error": "largest absolute error",
-    "r2": "R² (coefficient of determination)",
-}
-
-SLIDE_CSS = """
-*{box-sizing:border-box}html,body{margin:0;height:100%;background:#222}
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1d1d1f;
- overflow-x:hidden;overflow-y:auto;scroll-snap-type:y mandatory}
-.slide{width:100%;height:100vh;scroll-snap-align:start;display:flex;align-items:center;justify-content:center}
-.inner{background:#fff;width:min(96vw,170vh);aspect-ratio:16/9;max-height:96vh;padding:3.2vh 4vh;
- display:flex;flex-direction:column;border-radius:6px;overflow:hidden}
-h1{font-size:6vh;margin:18vh 0 2vh}h2{font-size:4.2vh;margin:0 0 1.6vh;border-bottom:.4vh solid #b3261e;padding-bottom:.6vh}
-.cols{display:flex;gap:3vh;flex:1;min-height:0}.cols>div{flex:1;min-width:0;display:flex;flex-direction:column;justify-content:center}
-ul{font-size:2.3vh;line-height:1.35;margin:0;padding-left:2.4vh}li{margin-bottom:.9vh}
-figure{margin:0;display:flex;flex-direction:column;min-height:0;flex:1;justify-content:center}
-figure img{max-width:100%;max-height:62vh;object-fit:contain}
-figcaption{font-size:1.6vh;color:#5a5a5f}
-.foot{font-size:1.6vh;color:#777;margin-top:auto}
-details.notes{font-size:1.6vh;color:#444;margin-top:.6vh}
-@media print{@page{size:A4 landscape;margin:0}html,body{background:#fff;overflow:visible;height:auto}
- .slide{height:auto;page-break-after:always;break-after:page;break-inside:avoid}
- .inner{width:100%;aspect-ratio:auto;height:100vh;max-height:none;border-radius:0}details.notes{display:none}}
-"""
-
-NAV_JS = """
-document.addEventListener('keydown',function(e){var s=[].slice.call(document.querySelectorAll('.slide'));
-var y=window.scrollY,h=window.innerHeight,i=Math.round(y/h);
-if(['ArrowDown','ArrowRight','PageDown',' '].indexOf(e.key)>=0){i=Math.min(i+1,s.length-1)}
-else if(['ArrowUp','ArrowLeft','PageUp'].indexOf(e.key)>=0){i=Math.max(i-1,0)}else{return}
-e.preventDefault();s[i].scrollIntoView({behavior:'smooth'});});
-"""
-
-
-@dataclass
-class Slide:
-    id: str
-    title: str
-    bullets: list[str]  # plain text
-    notes: str  # what the speaker says
-    figure: Figure | None = None
-    subtitle: list[str] = field(default_factory=list)  # the title slide's lines
-
-
-def metric_name(metric: str) -> str:
-    return METRIC_NAMES.get(metric, metric)
-
-
-def _pick(b: ReportBuilder, *ids):
-    return next((b.figures[i] for i in ids if i in b.figures), None)
+__all__ = ["Slide", "METRIC_NAMES", "build_talk", "build_slides", "write_slides", "metric_name"]
 
 
 def build_talk(b: ReportBuilder) -> list[Slide]:
     """The slides of one run, from a built :class:`ReportBuilder`."""
-    r = b.run
-    prim, metric = r.primary_model, r.primary_metric
-    pmu, psd = b.mean(prim)
-    mname = metric_name(metric)
-    n = r.dataset.get("n_rows")
-    name = r.task.name if r.task else r.dataset.get("name", "your data")
-    a = r.audit or {}
-    S = []
-    # 1 title
-    S.append(Slide("title", f"Predicting {r.target_label} of {name}", [],
-                   f"Introduce yourself and the question: can {r.target} be predicted from the "
-                   f"{r.dataset.get('input_type')} alone? The talk has ten slides, about 30 seconds each.",
-                   subtitle=["Author: [your name]", f"Dataset: {name}, {fmt(n)} rows ({r.task_type})",
-                             f"Run {r.run_id} · {_dt.date.today().isoformat()}"]))
-    # 2 problem
-    b2 = [f"Predict {r.target_label} from the {r.dataset.get('input_type')}: {fmt(n)} rows, {r.task_type}.",
-          f"Score: {mname}, mean ± std over the {r.n_folds} test folds."]
+    t = Talk(b)
+    return [_title(t), _problem(t), _data(t), _model_choice(t), controls_slide(t), _training(t),
+            _generalisation(t), explanation_slide(t), outliers_slide(t), _limitations(t)]
+
+
+def _dataset_name(r) -> str:
+    return r.task.name if r.task else r.dataset.get("name", "your data")
+
+
+def _title(t: Talk) -> Slide:
+    r = t.r
+    what = (r.task.description.rstrip(".") if r.task and r.task.description
+            else f"Predicting {r.target_label} from {r.dataset.get('input_type', 'the inputs')}")
+    kind = "classification" if r.is_classification else f"regression, {r.target_label}"
+    return Slide("title", what, [], (
+        f"Introduce yourself and the question: can {r.target} be predicted from the "
+        f"{r.dataset.get('input_type')} alone, and how would we know the answer is honest? "
+        f"Ten slides, about thirty seconds each."),
+        subtitle=["Author: [your name]",
+                  f"Dataset: {_dataset_name(r)}, {num(r.dataset.get('n_rows'))} rows ({kind})",
+                  f"Date: {_dt.date.today().isoformat()} · assay run {r.run_id}"])
+
+
+def _problem(t: Talk) -> Slide:
+    r, b = t.r, t.b
+    bl = [f"Predict {r.target_label} from the {r.dataset.get('input_type')} alone: "
+          f"{num(r.dataset.get('n_rows'))} rows, {r.task_type}."]
+    if r.is_classification:
+        bl.append(f"Score: {t.mname}, averaged over the {r.n_folds} test folds (mean ± fold std). "
+                  f"Chance is 0.5 whatever the class balance.")
+    else:
+        bl.append(f"Score: {t.mname}, in {r.unit or 'target units'}, "
+                  f"averaged over the {r.n_folds} test folds (mean ± fold std).")
+    if r.task is not None and r.task.mad:
+        bl.append(f"Predicting the mean for every row gives MAE ≈ {num(r.task.mad)} {r.unit} "
+                  f"(the target's mean absolute deviation): the bar to beat.")
     if b.facts.lb_best:
         alg, mu, sd = b.facts.lb_best
-        b2.append(f"Best published (Matbench leaderboard): {alg}, {fmt(mu)} ± {fmt(sd)}.")
-    if r.task is not None and r.task.mad:
-        b2.append(f"Predicting the mean gives MAE ≈ {fmt(r.task.mad)} (mean absolute deviation).")
-    S.append(Slide("problem", "The problem", b2,
-                   "State the target and why it matters, then the score we use and how it is "
-                   "averaged over test folds. " + (f"The reference point is {b.facts.lb_best[0]} at "
-                   f"{fmt(b.facts.lb_best[1])}." if b.facts.lb_best else ""), _pick(b, "audit-target_hist")))
-    # 3 data
-    b3 = []
-    t = a.get("target") or {}
-    if not r.is_classification and t.get("count"):
-        b3.append(f"Target from {fmt(t.get('min'))} to {fmt(t.get('max'))}, median {fmt(t.get('median'))}, "
-                  f"skew {fmt(t.get('skew'))}.")
-    elif t.get("class_counts"):
-        b3.append(f"Classes {t.get('class_counts')}; minority {fmt(100 * t.get('minority_share', 0))}%.")
-    dup = sum(d.get("n_groups", 0) for d in (a.get("duplicates") or {}).values() if isinstance(d, dict))
+        bl.append(f"Best published (Matbench leaderboard, same folds): {alg}, {pm(mu, sd)}.")
+    notes = ("State the target and why it matters, then the score and how it is averaged over "
+             "test folds. " + (f"The reference point is {b.facts.lb_best[0]} at {num(b.facts.lb_best[1])}."
+                               if b.facts.lb_best else "There is no published reference for this data."))
+    return Slide("problem", "The problem", bl, notes, t.fig("audit-target_hist", "audit-target_box"))
+
+
+def _data(t: Talk) -> Slide:
+    r = t.r
+    a = r.audit or {}
+    bl = []
+    tg = a.get("target") or {}
+    if r.is_classification and tg.get("class_counts"):
+        shares = tg.get("class_shares") or {}
+        bl.append("Classes: " + ", ".join(f"{num(int(n))} rows of {r.target} = {c} ({pct(shares.get(c))})"
+                                          for c, n in tg["class_counts"].items()) + ".")
+    elif tg.get("count"):
+        bl.append(f"Target from {num(tg.get('min'))} to {num(tg.get('max'))} {r.unit}, median "
+                  f"{num(tg.get('median'))}, skew {num(tg.get('skew'), 2)}.")
     if a:
-        b3.append(f"{dup} duplicate groups; {sum(v or 0 for v in (a.get('missing') or {}).values())} "
+        dup = sum(d.get("n_groups", 0) for d in (a.get("duplicates") or {}).values() if isinstance(d, dict))
+        miss = sum(v or 0 for v in (a.get("missing") or {}).values() if isinstance(v, (int, float)))
+        bl.append(f"Audit: {num(dup)} group{'' if dup == 1 else 's'} of duplicate inputs, {num(miss)} "
                   f"missing values.")
-    ov = (a.get("overlap") or {}).get("mean_chemsys_seen_share")
+    ov = chemsys_seen_share(r)
     if ov is not None:
-        b3.append(f"{ov:.1%} of test rows share their chemical system with training rows: the folds "
-                  f"test interpolation, not new chemistry.")
+        bl.append(f"{pct(ov)} of test rows have a chemical system (set of elements) that also occurs "
+                  f"in their training folds: the score measures interpolation among known systems.")
     f = r.features
-    b3.append(f"Features: preset '{f.get('preset')}', {f.get('n_features')} columns computed from the "
-              f"{r.dataset.get('input_type')}.")
-    b3.append("Cleaning: " + ("fitted inside each training fold (" + str(r.config.get("cleaning")) + ")."
-                              if r.config.get("cleaning") else "none; every row kept as published."))
-    S.append(Slide("data", "Data and preparation", b3,
-                   "Say what the audit found and what was done about it; stress that nothing was "
-                   "fitted on test rows." + (f" Point out the {ov:.0%} chemical-system overlap." if ov is not None else ""),
-                   _pick(b, "audit-target_box", "audit-target_hist")))
-    # 4 model choice
-    b4 = []
+    bl.append(f"Features: {num(f.get('n_features'))} numbers per row (preset '{r.preset}'), each "
+              f"computed from that row's {r.dataset.get('input_type')} alone, so computing them "
+              f"before splitting cannot leak.")
+    cleaning = r.config.get("cleaning")
+    bl.append("Cleaning: fitted inside each training fold only." if cleaning else
+              "Cleaning: none; every row kept as published.")
+    sc = scaling_models(r)
+    scaled = [m for m, s in sc.items() if s]
+    if sc:
+        bl.append(f"Scaling: {', '.join(scaled)} standardise the features, fitted on each training "
+                  f"fold only." if scaled else
+                  f"Scaling: none needed; {', '.join(sc)} use the raw feature values (tree splits and "
+                  f"constant predictions ignore scale).")
+    notes = ("Say what the audit found and what was done about it; stress that nothing was fitted "
+             "on test rows." + (f" Point out the {pct(ov)} chemical-system overlap: new chemistry "
+                                f"would be harder." if ov is not None else ""))
+    return Slide("data", "Data and preparation", bl, notes,
+                 t.fig("audit-input_sizes", "audit-target_box", "audit-target_hist"))
+
+
+def _best_baseline_row(t: Talk) -> dict | None:
+    """The paired test of the primary model against its strongest baseline."""
+    rows = [p for p in t.b.paired if p.get("a") == t.prim and p.get("kind") == "baseline"
+            and p.get("gain") is not None and p.get("mean_b") is not None]
+    sign = 1 if t.r.higher_is_better else -1
+    return max(rows, key=lambda p: sign * p["mean_b"]) if rows else None
+
+
+def _describe_model(name: str) -> str:
+    try:
+        spec = get_model_spec(name)
+    except KeyError:
+        return "the user's own model"
+    why = {"tree": "; tree ensembles need no scaling and capture interactions between elements",
+           "boosting": "; boosted trees are the usual strong choice on a few thousand rows of descriptors"}
+    return spec.description[0].lower() + spec.description[1:] + why.get(spec.family, "")
+
+
+def _model_choice(t: Talk) -> Slide:
+    r = t.r
+    bl = []
     recipe = RECIPES.get(r.task.name) if r.task else None
-    if recipe and recipe.model == prim:
-        b4.append(f"Recipe idea: {recipe.why}.")
-    thr = r.summary.get(prim, {})
-    if r.is_classification and "balanced_accuracy_at_0.5" in thr and "threshold" in thr:
-        tuned, half = thr["balanced_accuracy"]["mean"], thr["balanced_accuracy_at_0.5"]["mean"]
-        b4.append(f"Decision threshold chosen inside each training fold ({fmt(thr['threshold']['min'])} to "
-                  f"{fmt(thr['threshold']['max'])}): balanced accuracy {fmt(tuned)} vs {fmt(half)} at 0.5 "
-                  f"({tuned - half:+.3f}).")
-    b4.append(f"Scores below: {mname}, fold mean ± std.")
-    for m in r.models:
-        mu, sd = b.mean(m)
-        if np.isfinite(mu):
-            role = "primary" if m == prim else "baseline" if r.is_baseline(m) else "candidate"
-            b4.append(f"{m} ({role}): {fmt(mu)} ± {fmt(sd)}")
-    S.append(Slide("model-choice", "Model choice and why", b4,
-                   f"The primary model, {prim}, was declared before any test score was seen. Explain "
-                   f"the recipe's idea in one sentence and what it measurably gains; then compare with "
-                   f"the baselines. All scores are {mname}.", _pick(b, "model-comparison")))
-    # 5 controls
-    b5 = []
-    for cname, (mu, sd) in b.controls.items():
-        kind = "random features" if "random" in cname else "scrambled target"
-        ratio = mu / pmu if pmu else float("nan")
-        close = ratio > 0.9 if r.higher_is_better else ratio < 1.1  # within 10% of the model
-        if "random" in cname:
-            meaning = ("random per-element vectors do almost as well: the score comes mostly from which "
-                       "elements are present (identity and interpolation), not from physics in the "
-                       "features" if close else "the features carry information beyond element identity")
-        else:
-            meaning = ("the model does little better than fitting noise" if close else
-                       "the model learns a real relation, not noise")
-        b5.append(f"Control {cname} ({kind}): {fmt(mu)} ± {fmt(sd)}, {ratio:.0%} of the model's "
-                  f"{fmt(pmu)}; {meaning}.")
-    if not b.controls:
-        b5.append("Controls not run: add controls = ['random-features', 'scrambled-target'] to the "
-                  "config to show the features beat random numbers.")
-    S.append(Slide("controls", "Controls: what the score is made of", b5,
-                   "A control is the same model with something essential destroyed. The ratio to the "
-                   "model's score says how much of the score survives without the physics (random "
-                   "features) or without the relation (scrambled target).", None))
-    # 6 training and testing
-    b6 = [f"Split: {r.split}, {r.n_folds} test folds"
+    if recipe and recipe.model == t.prim:
+        bl.append(f"Recipe for {r.task.name}: {recipe.why}.")
+    else:
+        bl.append(f"{t.prim} ({_describe_model(t.prim)}) was declared the primary model in the "
+                  f"config, before any test score was seen.")
+    best = _best_baseline_row(t)
+    if best:
+        wins = f", better on {best['wins']} of {best['n_folds']} folds" if best.get("wins") is not None else ""
+        unit = f" {r.unit}" if r.unit else ""
+        diff = (f"a gain of {num(abs(best['gain']))}{unit}" if best["gain"] > 0 else
+                f"worse by {num(abs(best['gain']))}{unit}")
+        bl.append(f"Measured here: {t.prim} {num(best['mean_a'])} against the strongest baseline, "
+                  f"{best['b']}, {num(best['mean_b'])}: {diff}{wins} "
+                  f"({pval(best.get('p_ttest'))}, one-sided paired t-test over folds).")
+    s = r.summary.get(t.prim, {})
+    if r.is_classification and "threshold" in s and "balanced_accuracy_at_0.5" in s:
+        tuned, half = s["balanced_accuracy"]["mean"], s["balanced_accuracy_at_0.5"]["mean"]
+        gain = tuned - half
+        bl.append(f"Decision threshold chosen inside each training fold for balanced accuracy "
+                  f"({num(s['threshold']['min'], 2)} to {num(s['threshold']['max'], 2)}, not 0.5): "
+                  f"balanced accuracy {num(tuned)} against {num(half)} at 0.5, "
+                  + (f"a gain of {num(gain)}." if gain > 0 else
+                     f"no gain here ({num(gain)}): the classes were already balanced enough."))
+    scores = "; ".join(f"{m}{' (primary)' if m == t.prim else ' (baseline)' if r.is_baseline(m) else ''} "
+                       f"{pm(*t.b.mean(m))}" for m in r.models if np.isfinite(t.b.mean(m)[0]))
+    bl.append(f"Scores, {t.mname}, fold mean ± std: {scores}.")
+    notes = (f"The primary model, {t.prim}, was declared before any test score was seen. Say the "
+             f"recipe's idea in one sentence, then what it gains here in numbers, against the "
+             f"baselines. All scores on this slide are {t.mname}.")
+    return Slide("model-choice", "Model choice and why", bl, notes, t.fig("model-comparison"))
+
+
+def _training(t: Talk) -> Slide:
+    r, b = t.r, t.b
+    bl = [f"Split: {r.split}, {r.n_folds} test folds"
           + (" (checked row by row against Matbench's)" if r.folds.get("verified_against_official") else "")
           + "; every row is predicted once, by a model that never saw it."]
-    b6.append("Hyperparameters: " + ("nested search inside the training folds only." if r.search else
-                                     "fixed before the run (no tuning on test folds)."))
+    bl.append("Hyperparameters: " + ("nested search inside the training folds only." if r.search else
+                                     "fixed before the run (nothing tuned on test folds)."))
+    seen = []
     for k in r.metric_list():
-        mu, sd = b.mean(prim, k)
-        if np.isfinite(mu):
-            b6.append(f"{metric_name(k)}: {fmt(mu)} ± {fmt(sd)}")
+        mu, sd = b.mean(t.prim, k)
+        if not np.isfinite(mu) or k in seen:
+            continue
+        if k == "balanced_accuracy" and "rocauc" in seen:
+            continue  # the same number as Matbench's 'rocauc', said once
+        seen.append(k)
+        bl.append(t.score(k, mu, sd) + (" (= balanced accuracy)" if k == "rocauc" else ""))
     if b.facts.rank:
-        b6.append(f"Rank {b.facts.rank[0]} of {b.facts.rank[1]} on the Matbench leaderboard (same folds).")
-    S.append(Slide("training", "Training and testing", b6[:9],
-                   "Explain the folds, that the threshold and hyperparameters were chosen on training "
-                   "rows only, and name each metric as you read it.",
-                   _pick(b, "parity", "roc", "confusion", "per-fold")))
-    # 7 learning curve and other splits
-    b7 = []
+        bl.append(f"Rank {b.facts.rank[0]} of {b.facts.rank[1]} on the Matbench leaderboard (same folds).")
+    notes = ("Explain the folds; say that the hyperparameters"
+             + (" and the decision threshold were" if r.is_classification else " were")
+             + " chosen on training rows only; name each metric as you read it"
+             + (": Matbench's 'rocauc' is balanced accuracy of the hard labels, while ROC-AUC of "
+                "probabilities ranks the predicted probabilities." if r.is_classification else "."))
+    return Slide("training", "Training and testing", bl[:9], notes,
+                 t.fig("roc", "parity", "confusion", "per-fold"))
+
+
+def _generalisation(t: Talk) -> Slide:
+    r, b = t.r, t.b
+    bl = []
     lc = b.curves
-    if lc and prim in lc:
-        hib = lc[prim].get("higher_is_better")
-        reading = learning_curve_reading(lc[prim], r.higher_is_better if hib is None else hib)
-        if reading:
-            b7.append(learning_curve_text(reading, lc[prim].get("metric") or metric))
+    cmetric = t.metric
+    if lc and t.prim in lc:
+        cmetric = lc[t.prim].get("metric") or t.metric
+        hib = lc[t.prim].get("higher_is_better")
+        rd = learning_curve_reading(lc[t.prim], r.higher_is_better if hib is None else hib)
+        if rd:
+            bl.append(f"From {num(rd['n_from'])} to {num(rd['n_to'])} training rows the test-fold "
+                      f"score moves {rd['change']:+.1%} ({num(rd['test_from'])} to {num(rd['test'])}): "
+                      + ("still improving, so more data would help." if rd["improving"] else
+                         "flattening, so more of the same data would help little."))
+            if rd["diagnosis"] == "variance":
+                bl.append(f"Training score {num(rd['train'])} against {num(rd['test'])} on the test "
+                          f"folds (gap {num(rd['gap'])}): variance. More data or stronger "
+                          f"regularisation narrow the gap; a more flexible model would widen it.")
+            elif rd["diagnosis"] == "bias":
+                bl.append(f"Training {num(rd['train'])} and test-fold {num(rd['test'])} scores are "
+                          f"close: bias limits the model; better features, not more rows, would help.")
     else:
-        b7.append("Learning curve not run (learning_curve = true in the config adds it).")
+        bl.append("Learning curve not run (learning_curve = true in the config adds it).")
     for sname, e in r.extra_splits.items():
-        mu, _ = mean_std(e["summary"].get(prim), metric)
+        mu, _ = mean_std(e["summary"].get(t.prim), t.metric)
         if mu is not None:
-            b7.append(f"Under {sname}: {fmt(mu)} against {fmt(pmu)} on the {r.split} folds.")
-    S.append(Slide("generalisation", "Would more data help? Does it extrapolate?", b7,
-                   "Read the curve from its numbers: a training score near perfect with a gap to the "
-                   "test folds is variance. Then compare with the harder split, if it was run.",
-                   _pick(b, "learning-curve", "splits")))
-    # 8 explanation
-    S.append(_explanation(b))
-    # 9 outliers
-    S.append(_outliers(b))
-    # 10 limitations
-    items = b.facts.checklist
-    nos = [i for i in items if i.answer == "no"]
-    b10 = [f"{prim}: {mname} {fmt(pmu)} ± {fmt(psd)} over {r.n_folds} test folds."]
-    b10 += [f"Open: {i.question}" for i in nos[:4]]
-    b10.append("Next: assay counterfactual RUN FORMULA --want … for what-if edits; more data where "
-               "the domain is thin; a harder split (leave-chemical-system-out).")
-    S.append(Slide("limitations", "Limitations and next steps", b10,
-                   f"Close with the headline number, then be honest about the {len(nos)} open checklist "
-                   f"items. Invite questions.", None))
-    return S
+            bl.append(f"Under the {sname} split: {t.mname} {num(mu)} against {num(t.pmu)} on the "
+                      f"{r.split} folds.")
+    bl.append(f"Scores on this slide: {metric_name(cmetric)}, mean over the test folds"
+              + (f", in {r.unit}." if r.unit and cmetric in ("mae", "rmse") else "."))
+    return Slide("generalisation", "Would more data help?", bl,
+                 "Read the curve from its numbers: a training score near perfect with a gap to "
+                 "the test folds is variance. Then compare with the harder split, if it was run.",
+                 t.fig("learning-curve", "splits"))
 
 
-def _explanation(b: ReportBuilder) -> Slide:
-    imp = b.run.trust["json"].get("importance.json")
-    bl = []
-    if isinstance(imp, dict):
-        sh = (imp.get("shap") or {}).get("mean_abs") or []
-        if sh:
-            bl.append("Largest mean |SHAP|: " + ", ".join(
-                f"{x.get('feature')} ({x['group'] + ', ' if x.get('group') else ''}"
-                f"{fmt(x.get('mean_abs_shap'))})" for x in sh[:5]) + ".")
-        perm = ((imp.get("permutation") or {}).get("features") or [])[:5]
-        if perm:
-            bl.append("Largest permutation importance: " + ", ".join(
-                f"{x.get('feature')} ({fmt(x.get('importance'))})" for x in perm) + ".")
-        bl.append("Read each feature in its own words: what physical quantity it averages, and "
-                  "whether a higher value pushes the prediction up or down (SHAP colour).")
-        note = "Tell the physical story of the two or three leading features; SHAP is measured on held-out rows."
-    else:
-        bl.append(f"Not computed yet: run assay explain {b.run.path} and then assay slides again, to "
-                  "add SHAP, permutation importance, intervals and the applicability domain.")
-        note = "Say that the explanation step was not run, and what it would add."
-    return Slide("explanation", "What the model uses", bl, note,
-                 _pick(b, "trust-shap_summary", "trust-importance_groups"))
+def _limitations(t: Talk) -> Slide:
+    r = t.r
+    nos = [i for i in t.b.facts.checklist if i.answer == "no"]
+    bl = [f"Headline: {t.prim}, {t.score(t.metric, t.pmu, t.psd)}, over {r.n_folds} test folds."]
+    ov = chemsys_seen_share(r)
+    if ov is not None and ov > 0.5:
+        bl.append(f"Limitation: {pct(ov)} of test rows come from chemical systems seen in training; "
+                  f"new chemistry is untested.")
+    bl += [f"Open: {i.question}" for i in nos[:3]]
+    bl.append("Next: a leave-chemical-system-out split for new chemistry; more data where the "
+              "applicability domain is thin; assay counterfactual for what-if edits of a candidate.")
+    return Slide("limitations", "Limitations and next steps", bl,
+                 f"Close with the headline number, then be honest about what it does not show "
+                 f"({len(nos)} open checklist items). Invite questions.", None)
 
 
-def _short(formula: str, n: int = 5) -> str:
-    """The first ``n`` elements of a long formula (a steel has a dozen), so a bullet fits a line."""
-    parts = formula.split()
-    return formula if len(parts) <= n else " ".join(parts[:n]) + " …"
-
-
-def _outliers(b: ReportBuilder) -> Slide:
-    r = b.run
-    p = r.preds().copy()
-    comp = r.inputs or {}
-    p["composition"] = [_short(pretty_formula(comp.get(str(i), ""))) if comp else str(i) for i in p["id"]]
-    bl = []
-    if r.is_classification and p["y_proba"].notna().any():
-        wrong = p[p["y_true"].astype(int) != p["y_pred"].astype(int)].copy()
-        wrong["conf"] = np.where(wrong["y_true"].astype(int) == 1, 1 - wrong["y_proba"], wrong["y_proba"])
-        for _, w in wrong.sort_values("conf", ascending=False).head(4).iterrows():
-            bl.append(f"{w['composition']}: true {int(w['y_true'])}, predicted {int(w['y_pred'])} "
-                      f"(P(class 1) {fmt(w['y_proba'])}, fold {w['fold']}).")
-        bl.append(f"{len(wrong)} of {len(p)} test predictions are wrong.")
-    elif not r.is_classification:
-        p["abs"] = (p["y_pred"] - p["y_true"]).abs()
-        for _, w in p.sort_values("abs", ascending=False).head(4).iterrows():
-            bl.append(f"{w['composition']}: measured {fmt(w['y_true'])}, predicted {fmt(w['y_pred'])} "
-                      f"(error {fmt(w['y_pred'] - w['y_true'])}, fold {w['fold']}).")
-    bl.append("Check them for unit or transcription errors before blaming the model; "
-              "assay counterfactual shows which small edits change their prediction.")
-    return Slide("outliers", "Outliers worth a look", bl,
-                 "Pick one outlier and say what is unusual about its chemistry, and whether the "
-                 "data point or the model is more likely wrong.", None)
-
-
-def _html_slide(s: Slide, n: int, total: int, foot: str) -> str:
-    notes = f'<details class="notes"><summary>notes</summary>{esc(s.notes)}</details>'
-    if s.id == "title":
-        return (f'<section class="slide" id="title" data-slide="title"><div class="inner">'
-                f'<h1>{esc(s.title)}</h1>' + "".join(f"<p>{esc(x)}</p>" for x in s.subtitle)
-                + f'{notes}<div class="foot">{foot} · {n}/{total}</div></div></section>')
-    ul = "<ul>" + "".join(f"<li>{esc(x)}</li>" for x in s.bullets) + "</ul>"
-    right = ""
-    if s.figure is not None:
-        f = s.figure
-        right = (f'<div><figure data-figure="{esc(f.id)}"><img src="{f.uri}" alt="{esc(f.caption)}">'
-                 f"<figcaption>{f.caption}</figcaption></figure></div>")
-    return (f'<section class="slide" id="{s.id}" data-slide="{s.id}"><div class="inner"><h2>{esc(s.title)}</h2>'
-            f'<div class="cols"><div>{ul}</div>{right}</div>{notes}'
-            f'<div class="foot">{foot} · {n}/{total}</div></div></section>')
-
-
-def render_html(slides: list[Slide], run_id: str, title: str) -> str:
-    foot = esc(f"assay · {run_id}")
-    body = "".join(_html_slide(s, i + 1, len(slides), foot) for i, s in enumerate(slides))
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1"><title>{esc(title)} — slides</title>
-<style>{SLIDE_CSS}</style></head><body>{body}<script>{NAV_JS}</script></body></html>"""
+def _built(run_dir) -> tuple[ReportBuilder, list[Slide]]:
+    b = ReportBuilder(run_dir)
+    b.build()
+    return b, build_talk(b)
 
 
 def build_slides(run_dir) -> str:
-    b = ReportBuilder(run_dir)
-    b.build()
-    slides = build_talk(b)
+    b, slides = _built(run_dir)
     return render_html(slides, b.run.run_id, slides[0].title)
 
 
 def write_slides(run_dir, out: Path | None = None) -> Path:
     """``RUN/slides.html`` (or ``out``) and, beside it, the same talk as ``slides.pptx``."""
-    b = ReportBuilder(run_dir)
-    b.build()
-    slides = build_talk(b)
+    b, slides = _built(run_dir)
     out = Path(out) if out else Path(run_dir) / "slides.html"
     atomic_write_text(out, render_html(slides, b.run.run_id, slides[0].title))
-    write_pptx(slides, out.with_suffix(".pptx"))
+    write_pptx(slides, out.with_suffix(".pptx"), f"assay · run {b.run.run_id}")
     return out
