@@ -150,6 +150,10 @@ def main(argv=None) -> int:
             br.js(f"document.getElementById('{sid}').scrollIntoView()")
             made.append(br.shot(out / f"slide-{n:02d}-{sid}.png"))
         overflow = br.js(OVERFLOW_JS)
+        br.call("Emulation.setEmulatedMedia", media="print")  # the page layout a PDF gets
+        overflow += [f"{x} (print)" for x in br.js(OVERFLOW_JS)]
+        br.js(f"document.getElementById('{ids[1]}').scrollIntoView()")
+        made.append(br.shot(out / f"print-slide-02-{ids[1]}.png"))
     finally:
         br.close()
     pdf = out / "slides.pdf"

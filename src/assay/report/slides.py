@@ -152,7 +152,8 @@ def _model_choice(t: Talk) -> Slide:
                 f"worse by {num(abs(best['gain']))}{unit}")
         bl.append(f"Measured here: {t.prim} {num(best['mean_a'])} against the strongest baseline, "
                   f"{best['b']}, {num(best['mean_b'])}: {diff}{wins} "
-                  f"({pval(best.get('p_ttest'))}, one-sided paired t-test over folds).")
+                  f"({pval(best.get('p_ttest'))}, one-sided paired t-test over folds"
+                  + ("): the two are not distinguishable on these folds." if not best.get("beats") else ")."))
     s = r.summary.get(t.prim, {})
     if r.is_classification and "threshold" in s and "balanced_accuracy_at_0.5" in s:
         tuned, half = s["balanced_accuracy"]["mean"], s["balanced_accuracy_at_0.5"]["mean"]

@@ -105,7 +105,7 @@ def controls_slide(t: Talk) -> Slide:
                 if test.get("p_ttest") is not None else "")
         share = ""
         if ref is not None and np.isfinite(ref[1]) and pmu != ref[1]:
-            share = f", {pct((mu - ref[1]) / (pmu - ref[1]))} of its gain over {ref[0]}"
+            share = f", {pct((mu - ref[1]) / (pmu - ref[1]))} of the model's gain over {ref[0]}"
         what = (f"{pct(ratio)} of the model's {num(pmu)}{' (an error: lower is better)' if err else ''}"
                 f"{share}")
         if "random" in name:
@@ -119,8 +119,9 @@ def controls_slide(t: Talk) -> Slide:
         else:
             meaning = (f"the model learns a real relation, not noise{evid}" if beats else
                        "the model does no better than on shuffled targets: do not trust the score")
-            bl.append(f"Scrambled target (training targets shuffled, {model_of}): {pm(mu, sd)} = "
-                      f"{what}: {meaning}.")
+            gain = share.lstrip(", ") or f"against the model's {num(pmu)}"
+            bl.append(f"Scrambled target (training targets shuffled, {model_of}): {pm(mu, sd)}, "
+                      f"{gain}: {meaning}.")
     if not b.controls:
         bl.append("Controls not run: add controls = ['random-features', 'scrambled-target'] to the "
                   "config to show what the score is made of.")
