@@ -9,6 +9,7 @@ import pandas as pd
 from pymatgen.core import Composition
 from scipy.stats import spearmanr
 
+from ..explanation.run_inputs import RunData as Inputs
 from ..models.zoo import get_model_spec, make_model
 from .run_data import RunData
 
@@ -74,8 +75,6 @@ def feature_directions(run: RunData, features: list[str], min_rho: float = 0.1) 
     if not features:
         return {}
     try:
-        from ..explanation.run_inputs import RunData as Inputs
-
         inp = Inputs(run.path)
     except Exception:  # noqa: BLE001 - the talk then says only how large each effect is
         return {}

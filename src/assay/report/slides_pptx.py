@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pptx import Presentation
 from pptx.dml.color import RGBColor
+from pptx.enum.text import MSO_AUTO_SIZE, PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
 from .slides_html import font_px
@@ -33,6 +34,7 @@ def _text(sl, left, top, width, height, lines, size_pt, bullet="• ", color=Non
     box = sl.shapes.add_textbox(Inches(left), Inches(top), Inches(width), Inches(height))
     tf = box.text_frame
     tf.word_wrap = True
+    tf.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE  # a safety net: PowerPoint shrinks what overflows
     for i, line in enumerate(lines):
         para = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
         para.text = bullet + line
@@ -83,7 +85,7 @@ def write_pptx(slides, path: Path, foot: str = "") -> Path:
                 _text(sl, left, cap_top, FIG_W, cap_h, [s.caption], 10.5, bullet="", color=GREY)
         _text(sl, MARGIN, 7.5 - 0.45, 10.0, 0.3, [foot], 10, bullet="", color=GREY)
         _text(sl, 13.333 - MARGIN - 1.5, 7.5 - 0.45, 1.5, 0.3, [f"{n} / {total}"], 10, bullet="",
-              color=GREY).text_frame.paragraphs[0].alignment = 3  # right
+              color=GREY).text_frame.paragraphs[0].alignment = PP_ALIGN.RIGHT
         sl.notes_slide.notes_text_frame.text = s.notes
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
