@@ -134,6 +134,12 @@ def controls_slide(t: Talk) -> Slide:
 
 
 # --- explanation ---------------------------------------------------------------------------------
+def _group(label: str) -> str:
+    """The feature's physical group; an element symbol is an element fraction ("C" is carbon,
+    not the lattice parameter c that the grouping rules would otherwise read)."""
+    return "element fractions" if describe_feature(label).startswith("fraction of ") else feature_group(label)
+
+
 def _direction(t: Talk, rho: float | None) -> str:
     if rho is None:
         return ""
@@ -168,13 +174,15 @@ def explanation_slide(t: Talk) -> Slide:
     bl = [f"{describe_feature(f)}: {pct(v / total)}{_direction(t, dirs.get(f))}" for f, v in top]
     groups = {}
     for f, v in vals:
-        groups[feature_group(f)] = groups.get(feature_group(f), 0.0) + v
+        groups[_group(f)] = groups.get(_group(f), 0.0) + v
     gtop = sorted(groups.items(), key=lambda kv: -kv[1])[:3]
     bl.append("By physical group: " + ", ".join(f"{g} {pct(v / total)}" for g, v in gtop) + ".")
     bl.append(method + (" Direction: rank correlation ρ of the feature with the held-out prediction."
                         if dirs else ""))
-    story = " ".join(f"{describe_feature(f)} ({f}) belongs to {feature_group(f)}: "
-                     f"{GROUP_MEANING.get(feature_group(f), 'see the feature documentation')}."
+    story = " ".join(f"{describe_feature(f)} ({f}) belongs to {_group(f)}: "
+                     f"{GROUP_MEANING.get(_group(f), 'see the feature documentation')}."
+                     + (" A large mismatch means the elements differ strongly in it." if
+                        re.search(r" (avg_dev|range|std_dev) ", f) else "")
                      for f, _ in top[:2])
     notes = (f"Tell the physical story of the two leading features in their own words. {story} "
              "Then say which way they push the prediction, and whether that matches what a "

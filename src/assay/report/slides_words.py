@@ -42,7 +42,7 @@ def num(x, sig: int = 3) -> str:
     if mag >= sig - 1:  # 1234.5 -> 1,230; 91.7 stays
         return f"{round(v, sig - 1 - mag):,.0f}"
     if mag < -6:
-        return "< 0.000001" if v > 0 else "> -0.000001"
+        return "≈ 0"  # a training error of 1e-13 is zero to a listener
     return f"{v:.{sig - 1 - mag}f}"
 
 
