@@ -9,7 +9,7 @@ import io
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix, roc_auc_score, roc_curve
 
 OURS = "#d62728"
 GREY = "#7f7f7f"
@@ -317,8 +317,6 @@ def generic_bar(labels: list[str], values: list[float], xlabel: str, title: str 
 def threshold_curve(y_true, y_proba, folds, chosen: dict[int, float], model: str) -> bytes:
     """Balanced accuracy on each test fold against the decision threshold, with 0.5 and the
     threshold each fold chose on its own training rows (the test rows took no part in the choice)."""
-    from sklearn.metrics import balanced_accuracy_score
-
     y, p, folds = np.asarray(y_true, int), np.asarray(y_proba, float), np.asarray(folds)
     grid = np.linspace(0.02, 0.98, 49)
     fig, ax = _fig(6, 3.8)

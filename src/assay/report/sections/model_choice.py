@@ -149,12 +149,17 @@ def _justification(b, baselines: set[str], controls: dict) -> list[str]:
             share_txt = (f" ({share:.1%} of the test rows have their chemical system among the training "
                          f"rows)" if isinstance(share, (int, float)) else "")
             if "random" in name:
-                if cr["close"]:
+                familiar = isinstance(share, (int, float)) and share >= 0.8
+                if cr["close"] and familiar:
                     meaning = (f". What carries the score is element identity (which elements, in what "
                                f"amounts: random per-element vectors encode that too) and interpolation "
                                f"among familiar chemical systems{share_txt}, not the physics in the element "
                                f"properties. Expect the score to hold for new compositions in known chemical "
                                f"systems, and to drop for unseen chemistry.")
+                elif cr["close"]:
+                    meaning = (f". What carries the score is element identity (which elements, in what "
+                               f"amounts: random per-element vectors encode that too), not the physics in "
+                               f"the element properties{share_txt}.")
                 else:
                     meaning = (f". The physical element properties add information beyond element "
                                f"identity{share_txt}.")

@@ -48,6 +48,12 @@ def recipe_html(b: ReportBuilder, md: list[str]) -> str:
                      "threshold-tuned hard labels are the ones scored everywhere in this report "
                      "(including Matbench's 'rocauc', which is their balanced accuracy); ROC-AUC of "
                      "probabilities does not depend on the threshold.</p>")
+        tp = thr.get(prim)
+        if tp and tp["gain"] <= 0:
+            parts.append(f"<div class=finding>On these test folds the thresholds that {esc(prim)} chose on "
+                         f"its training rows score {tp['gain']:+.3f} balanced accuracy against 0.5 "
+                         f"(better on {tp['folds_better']} of {tp['n_folds']} folds): here the step did "
+                         f"not pay off.</div>")
         for m, t in thr.items():
             md.append(f"{m}: threshold chosen per training fold ({fmt(min(t['thresholds']), 3)} to "
                       f"{fmt(max(t['thresholds']), 3)}); balanced accuracy {fmt(t['tuned'][0])} vs "
