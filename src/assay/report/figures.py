@@ -319,7 +319,7 @@ def threshold_curve(y_true, y_proba, folds, chosen: dict[int, float], model: str
     threshold each fold chose on its own training rows (the test rows took no part in the choice)."""
     y, p, folds = np.asarray(y_true, int), np.asarray(y_proba, float), np.asarray(folds)
     grid = np.linspace(0.02, 0.98, 49)
-    fig, ax = _fig(6, 3.8)
+    fig, ax = _fig(7.6, 3.8)
     curves, lo = [], 1.0
     for k in np.unique(folds):
         m = folds == k
@@ -344,5 +344,5 @@ def threshold_curve(y_true, y_proba, folds, chosen: dict[int, float], model: str
     ax.set_xlabel("decision threshold on P(class 1)")
     ax.set_ylabel("balanced accuracy (test fold)")
     ax.set_title(f"{model}: balanced accuracy vs threshold", fontsize=10)
-    ax.legend(fontsize=7, frameon=False, loc="lower left")
+    ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return png(fig)

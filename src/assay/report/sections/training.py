@@ -172,13 +172,13 @@ def build(b: ReportBuilder) -> None:
                 for rw in rows:
                     if rw[0] == model and rw[1] != split and base:
                         d = rw[2] - base[0][2]
-                        md.append(f"{model}: {metric} {fmt(base[0][2])} on {split} folds vs "
+                        md.append(f"{model}: {metric_label(metric)} {fmt(base[0][2])} on {split} folds vs "
                                   f"{fmt(rw[2])} under {rw[1]} ({d:+.3g}).")
                         if model == r.primary_model:
                             worse = b.better(base[0][2], rw[2])
                             ratio = rw[2] / base[0][2] if base[0][2] else float("nan")
                             parts.append(finding(
-                                f"{esc(model)}: {esc(metric)} {fmt(base[0][2])} on the {esc(split)} folds "
+                                f"{esc(model)}: {esc(metric_label(metric))} {fmt(base[0][2])} on the {esc(split)} folds "
                                 f"against {fmt(rw[2])} under {esc(rw[1])} (× {ratio:.2f}): "
                                 + ("worse on held-out chemistry: the main score describes interpolation "
                                    "among familiar chemical systems; expect the larger error for new ones."
