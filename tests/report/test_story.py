@@ -20,12 +20,17 @@ def thr_run(shared_base):
     return threshold_run(shared_base)
 
 
+@pytest.fixture(scope="module")
+def thr_report(thr_run):
+    return build_report(thr_run)
+
+
 def _figs(doc):
     return set(re.findall(r'<figure id="fig-([^"]+)"', doc))
 
 
-def test_threshold_recipe_paragraph_and_plot_only_when_thresholds_were_chosen(thr_run, small_run):
-    b, sections, doc = build_report(thr_run)
+def test_threshold_recipe_paragraph_and_plot_only_when_thresholds_were_chosen(thr_report, small_run):
+    b, sections, doc = thr_report
     mc = {s.id: s for s in sections}["model-choice"].html
     assert "threshold" in _figs(doc)
     assert "chosen inside each training fold" in mc and "not a bug" in mc
@@ -111,8 +116,8 @@ def test_checklist_answers_follow_the_evidence(run_copy):
     assert {q for q in before if before[q].answer != after[q].answer} >= {LOCO_Q, RUNS_Q}
 
 
-def test_checklist_classification_items(thr_run):
-    a = _answers(thr_run)
+def test_checklist_classification_items(thr_report):
+    a = {i.question: i for i in thr_report[0].facts.checklist}
     imb = a["Is class imbalance stated, and scored with a metric that it does not flatter?"]
     assert imb.answer == "yes" and "40.0%" in imb.evidence  # 60 of 150 rows are class 0
     thr = a["Is the decision threshold stated, and chosen without the test folds?"]
