@@ -7,31 +7,14 @@ import re
 import pytest
 
 from assay.report.report import build_report
+from story_runs import threshold_run
 
 
 @pytest.fixture(scope="module")
-def cls_run(tmp_path_factory):
-    import dataclasses
-
-    from assay import Experiment
-    from assay.run.config import RunConfig
-    from assay.data.loading import load_task
-
-    tmp = tmp_path_factory.mktemp("cls")
-    ds = load_task("expt_is_metal")
-    import pandas as pd
-
-    df = pd.DataFrame({"formula": [str(x) for x in ds.inputs], "is_metal": ds.y().astype(int)})
-    df = pd.concat([df[df.is_metal == 1].head(60), df[df.is_metal == 0].head(60)]).sample(
-        frac=1, random_state=0)
-    csv = tmp / "metals.csv"
-    df.to_csv(csv, index=False)
-    known = {f.name for f in dataclasses.fields(RunConfig)}
-    extra = {k: v for k, v in {"controls": [], "learning_curve": False, "threshold": "none"}.items()
-             if k in known}
-    res = Experiment(data=str(csv), target="is_metal", models=["dummy", "lgbm"],
-                     out_dir=str(tmp / "runs"), **extra).run(progress=False)
-    return res.path
+def cls_run(shared_base):
+    """150 rows of expt_is_metal as your own data; threshold chosen per training fold (the run
+    the story and consistency tests share, built once per session)."""
+    return threshold_run(shared_base)
 
 
 def test_classification_report(cls_run, monkeypatch, tmp_path):

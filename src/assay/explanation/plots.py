@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from .shap_values import dependence_plot, summary_plot
-from .uncertainty import brier, reliability_curve
+from .uncertainty import classification_calibration_metrics, reliability_curve
 
 
 def _plt():
@@ -46,6 +46,15 @@ def calibration(curves: dict, path, title: str = "") -> None:
     plt.close(fig)
 
 
+def reliability_label(rows: pd.DataFrame, col: str, label: str) -> str:
+    """The legend of one curve: Brier and ECE as the means over folds, the figures that
+    uncertainty.json and the report's table give (pooled over rows they would differ)."""
+    per = ([classification_calibration_metrics(g["y_true"], g[col]) for _, g in rows.groupby("fold")]
+           if "fold" in rows else [classification_calibration_metrics(rows["y_true"], rows[col])])
+    return (f"{label} (Brier {np.mean([p['brier'] for p in per]):.3f}, "
+            f"ECE {np.mean([p['ece'] for p in per]):.3f}; fold means)")
+
+
 def reliability(rows: pd.DataFrame, path, n_bins: int = 10) -> None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.2, 5))
@@ -54,7 +63,7 @@ def reliability(rows: pd.DataFrame, path, n_bins: int = 10) -> None:
         rc = reliability_curve(rows["y_true"], rows[col], n_bins)
         b = rc["bins"]
         ax.plot([r["mean_predicted"] for r in b], [r["observed_frequency"] for r in b], marker="o",
-                label=f"{label} (Brier {brier(rows['y_true'], rows[col]):.3f}, ECE {rc['ece']:.3f})")
+                label=reliability_label(rows, col, label))
     ax.set_xlabel("mean predicted probability")
     ax.set_ylabel("observed frequency")
     ax.set_title("Reliability diagram (held-out folds)", fontsize=10)

@@ -16,6 +16,7 @@ from ..store.atomic import atomic_write_text
 from . import figures as F
 from ..evaluation.metrics import HIGHER_IS_BETTER
 from ..evaluation.stats import paired_test
+from .evidence import metric_label
 from .html import CSS, Raw, data_uri, esc, figure, finding, pm, table
 from .run_data import RunData
 
@@ -39,11 +40,13 @@ def compare_runs(run_dirs: list, metric: str | None = None) -> tuple[str, dict]:
     tasks = {r.config.get("task") or r.config.get("data") for r in runs}
 
     # which runs share the reference's folds?
+    # (runs on other data never share folds with the reference, even where row ids coincide)
     ref_folds = _fold_key(ref_run)
+    ref_task = ref_run.config.get("task") or ref_run.config.get("data")
     same = {}
     for r in runs:
-        fk = _fold_key(r)
-        same[r.run_id] = fk == ref_folds
+        same[r.run_id] = ((r.config.get("task") or r.config.get("data")) == ref_task
+                          and _fold_key(r) == ref_folds)
     all_same = all(same.values())
 
     # entries: every (run, model)
@@ -63,14 +66,16 @@ def compare_runs(run_dirs: list, metric: str | None = None) -> tuple[str, dict]:
 
     parts = []
     parts.append(f"<p>{len(runs)} runs on {esc(', '.join(map(str, tasks)))}; metric "
-                 f"<b>{esc(metric)}</b> ({'higher' if hib else 'lower'} is better). Reference: "
+                 f"<b>{esc(metric_label(metric))}</b> ({'higher' if hib else 'lower'} is better). Reference: "
                  f"<b>{esc(ref_name)}</b> (the first run's primary model).</p>")
     if len(tasks) > 1:
-        parts.append(finding("The runs are on different data; their scores are not comparable."))
-    if all_same:
+        parts.append('<div class="missing"><b>Different data.</b> The runs are on different data '
+                     f"({esc(', '.join(map(str, tasks)))}); their scores are not comparable and no "
+                     "fold is paired.</div>")
+    elif all_same:
         parts.append(finding("All runs tested the same rows in the same folds (checked row by row), "
                              "so fold-by-fold differences are paired."))
-    else:
+    if len(tasks) == 1 and not all_same:
         diff = [rid for rid, ok in same.items() if not ok]
         parts.append('<div class="missing"><b>Folds differ.</b> ' + esc(", ".join(diff)) +
                      " did not test the same rows in the same folds as the reference, so no paired "
@@ -82,13 +87,13 @@ def compare_runs(run_dirs: list, metric: str | None = None) -> tuple[str, dict]:
         rows.append([e["run"], e["model"] + (" (primary)" if e["primary"] else ""), e["features"],
                      e["split"], Raw(pm(e["mean"], e["std"])), "yes" if e["same_folds"] else "no"])
     parts.append("<h2>Side by side</h2>" + table(rows, ["run", "model", "features", "split",
-                                                         f"{metric} mean ± std", "same folds as reference"],
+                                                         f"{metric_label(metric)} mean ± std", "same folds as reference"],
                                                   left=4, highlight=hl))
     # per-fold
     if all_same:
         folds = ref["folds"]
         rows = [[f"{e['run']}:{e['model']}"] + list(e["values"]) for e in entries]
-        parts.append(f"<h2>Per fold ({esc(metric)})</h2>" + table(rows, ["entry"] + [f"fold {k}" for k in folds]))
+        parts.append(f"<h2>Per fold ({esc(metric_label(metric))})</h2>" + table(rows, ["entry"] + [f"fold {k}" for k in folds]))
     # paired differences, tested by the package's one paired test in each direction
     diffs, tests, prow = {}, {}, []
     for e in entries:
@@ -117,9 +122,10 @@ def compare_runs(run_dirs: list, metric: str | None = None) -> tuple[str, dict]:
                      "two-sided p). With 5 folds a paired t-test has little power and its folds share "
                      "training rows, so p-values are optimistic; read the fold counts beside them.</p>")
     sm = {f"{e['run']}:{e['model']}": {metric: {"mean": e["mean"], "std": e["std"]}} for e in entries}
-    uri = data_uri(F.model_comparison(sm, metric, list(sm), ref_name, set()))
+    uri = data_uri(F.model_comparison(sm, metric, list(sm), ref_name, set(), label=metric_label(metric)))
     uris["entries"] = uri
-    parts.append(figure("entries", uri, f"{esc(metric)} of every entry (fold mean ± std); the reference in red."))
+    parts.append(figure("entries", uri, f"{esc(metric_label(metric))} of every entry (fold mean ± std; "
+                        f"the axis is zoomed to the values); the reference in red."))
     now = _dt.datetime.now().isoformat(timespec="seconds")
     doc = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>assay compare: {esc(', '.join(r.run_id for r in runs))}</title>

@@ -7,11 +7,31 @@ from the fold scores in ``scores.csv``, with the one test of the package
 """
 from __future__ import annotations
 
+import json
+import sqlite3
+from contextlib import closing
+
 import numpy as np
 import pandas as pd
 
 from ..evaluation.stats import paired_test
+from ..run.recipes import RECIPES
 from .run_data import RunData
+
+#: How every metric is named wherever it appears (Matbench's 'rocauc' is computed from hard
+#: labels, so it equals balanced accuracy; the ROC-AUC of probabilities is 'roc_auc_true').
+METRIC_LABELS = {
+    "rocauc": "Matbench 'rocauc' (= balanced accuracy of hard labels)",
+    "roc_auc_true": "ROC-AUC of probabilities",
+    "balanced_accuracy": "balanced accuracy",
+    "accuracy": "accuracy", "f1": "F1",
+    "mae": "MAE", "rmse": "RMSE", "r2": "R²",
+}
+
+
+def metric_label(metric: str | None) -> str:
+    return METRIC_LABELS.get(str(metric), str(metric))
+
 
 COMPARISON_SOURCE = "comparison.json"
 COMPUTED_SOURCE = "computed here from scores.csv"
@@ -186,21 +206,109 @@ def learning_curve_reading(curve: dict, higher_is_better: bool) -> dict | None:
     return out
 
 
+def _num(x: float) -> str:
+    return f"{x:.4f}" if abs(x) < 10 else f"{x:.4g}"
+
+
 def learning_curve_text(reading: dict, metric: str) -> str:
-    """The reading in plain words (no HTML); the report and the slides say the same."""
+    """The reading in plain words (no HTML); the report and the slides say the same. Every claim
+    follows from the numbers: the last step's change (flattening below 2 %) and the train-test gap."""
     r = reading
+    metric = metric_label(metric)
     s = (f"Learning curve ({metric}): from {r['n_from']:,} to {r['n_to']:,} training rows the score "
-         f"on the test folds moves {r['change']:+.1%} ({r['test_from']:.4g} to {r['test']:.4g}); "
+         f"on the test folds moves {r['change']:+.1%} ({_num(r['test_from'])} to {_num(r['test'])}); "
          + ("still improving, so more data would help." if r["improving"] else
-            "flattening, so more of the same data would help little."))
+            f"flattening (less than {IMPROVING:.0%} over that step), so more of the same data would "
+            f"help little."))
     if r["diagnosis"] == "variance":
-        s += (f" The training score ({r['train']:.4g}) is far better than on the test folds "
-              f"({r['test']:.4g}, gap {r['gap']:.3g}). That gap is variance (the model fits its "
-              f"training rows better than new ones): more data or stronger regularisation (fewer "
-              f"leaves, larger minimum leaf size, fewer features) narrow it; a more flexible model "
-              f"would widen it.")
+        s += (f" The training score ({_num(r['train'])}) is far better than on the test folds "
+              f"({_num(r['test'])}, gap {r['gap']:.3g}). That gap is variance (the model fits its "
+              f"training rows better than new ones), not bias: "
+              + ("more data narrows it, as the rising curve shows, and so does stronger regularisation"
+                 if r["improving"] else
+                 "with the curve this flat, stronger regularisation (fewer leaves, larger minimum leaf "
+                 "size, fewer features) or features that generalise better are the levers")
+              + "; a more flexible model would widen it.")
     elif r["diagnosis"] == "bias":
-        s += (f" Training ({r['train']:.4g}) and test-fold ({r['test']:.4g}) scores are close: bias, "
+        s += (f" Training ({_num(r['train'])}) and test-fold ({_num(r['test'])}) scores are close: bias, "
               f"not variance, limits the model, so more informative features or a more flexible "
-              f"model could help; more data alone would not.")
+              f"model could help"
+              + ("." if r["improving"] else "; more data alone would not."))
     return s
+
+
+# --- the recipe and its key step ---------------------------------------------------------------
+THRESHOLD_HOW = ("decision threshold on the predicted probability of class 1, chosen inside each "
+                 "training fold (3-fold inner cross-validation on the training rows only, maximising "
+                 "balanced accuracy); the test folds never took part")
+
+
+def recipe(run: RunData) -> dict | None:
+    """The task's recipe (run/recipes.py) when this run used it, with its key step; None otherwise."""
+    rc = RECIPES.get(run.task.name) if run.task is not None else None
+    if rc is None:
+        return None
+    used = {(rc.features, rc.model), (rc.fast_features or rc.features, rc.fast_model)}
+    if (run.config.get("features"), run.primary_model) not in used:
+        return None
+    thr = threshold_choice(run)
+    key = None
+    if thr and run.primary_model in thr:
+        key = "threshold"
+    return {"task": run.task.name, "description": rc.why, "features": rc.features, "model": rc.model,
+            "key_step": key}
+
+
+def threshold_choice(run: RunData) -> dict | None:
+    """model -> the threshold each fold chose on its training rows, and balanced accuracy on the
+    test folds with it ('tuned') and at 0.5; None when no threshold was chosen."""
+    s = run.scores
+    if not run.is_classification or "threshold" not in s.columns or "balanced_accuracy_at_0.5" not in s.columns:
+        return None
+    out = {}
+    for m in run.models:
+        g = s[s["model"] == m].sort_values("fold")
+        if g.empty or not g["threshold"].notna().all():
+            continue
+        tuned = g["balanced_accuracy"].to_numpy(float)
+        half = g["balanced_accuracy_at_0.5"].to_numpy(float)
+        out[m] = {"folds": [int(f) for f in g["fold"]], "thresholds": g["threshold"].astype(float).tolist(),
+                  "tuned": (float(np.mean(tuned)), float(np.std(tuned))),
+                  "half": (float(np.mean(half)), float(np.std(half))),
+                  "gain": float(np.mean(tuned - half)), "folds_better": int(np.sum(tuned > half)),
+                  "n_folds": len(g)}
+    return out or None
+
+
+def control_reading(run: RunData, control: tuple[float, float], model: tuple[float, float]) -> dict:
+    """A control's score as a share of the model's (the slides use the same ratio), and the share of
+    test rows whose chemical system the training rows already hold."""
+    mu, pmu = control[0], model[0]
+    ratio = mu / pmu if pmu else float("nan")
+    share = ((run.audit or {}).get("overlap") or {}).get("mean_chemsys_seen_share")
+    close = ratio > 0.9 if run.higher_is_better else ratio < 1.1  # within 10 % of the model
+    return {"ratio": float(ratio), "close": bool(close), "chemsys_seen": share}
+
+
+def registry_runs(run: RunData) -> list[dict] | None:
+    """Runs in the registry beside this run folder (the one ``assay runs`` lists) on the same data
+    and split, this one included: how often the same test folds have been looked at. Read only;
+    None without a registry."""
+    db = run.path.parent / "assay.sqlite"
+    if not db.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)) as con:
+            rows = con.execute("SELECT run_id, task, status, started, config FROM runs").fetchall()
+    except sqlite3.Error:
+        return None
+    name, split = run.dataset.get("name"), run.split
+    out = []
+    for run_id, task, status, started, cfg in rows:
+        try:
+            cfg = json.loads(cfg or "{}")
+        except ValueError:
+            cfg = {}
+        if task == name and cfg.get("split", split) in (split, "auto", run.config.get("split")):
+            out.append({"run_id": run_id, "status": status, "started": started})
+    return out

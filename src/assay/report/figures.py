@@ -9,7 +9,7 @@ import io
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix, roc_auc_score, roc_curve
 
 OURS = "#d62728"
 GREY = "#7f7f7f"
@@ -34,8 +34,8 @@ def png(fig) -> bytes:
 
 
 def model_comparison(summary: dict, metric: str, models: list[str], primary: str,
-                     baselines: set[str], controls: dict[str, tuple[float, float]] | None = None
-                     ) -> bytes:
+                     baselines: set[str], controls: dict[str, tuple[float, float]] | None = None,
+                     label: str | None = None) -> bytes:
     """Fold mean ± std of every model (and control) for one metric, as horizontal bars."""
     names, means, stds, colors = [], [], [], []
     for m in models:
@@ -51,13 +51,44 @@ def model_comparison(summary: dict, metric: str, models: list[str], primary: str
         means.append(mu)
         stds.append(sd)
         colors.append("#bdbdbd")
-    fig, ax = _fig(6, 0.5 * len(names) + 1.4)
+    fig, ax = _fig(6.5, 0.5 * len(names) + 1.4)
+    far = [("dummy" in n or "scrambled" in n or "shuffled" in n) for n in names]
+    _dots(ax, means, stds, colors, names, focus=None if sum(not f for f in far) < 2 else [not f for f in far])
+    ax.set_xlabel(f"{label or metric}\nfold mean ± std", fontsize=9)
+    return png(fig)
+
+
+def _dots(ax, means, stds, colors, names, focus=None) -> None:
+    """Horizontal mean ± std markers on an axis zoomed to the values: bars from 0 would hide the
+    differences that matter (0.86 against 0.88), so no bars. With ``focus`` (a mask) the axis is
+    zoomed to those entries and the others (trivial baselines, scrambled targets) are drawn as
+    arrows at the edge, labelled with their value."""
+    means = np.asarray(means, float)
+    stds = np.nan_to_num(np.asarray(stds, float))
+    keep = np.ones(len(means), bool) if focus is None else np.asarray(focus, bool)
+    _zoom(ax, means[keep], stds[keep], axis="x")
+    lo, hi = ax.get_xlim()
     y = np.arange(len(names))
-    ax.barh(y, means, xerr=stds, color=colors, capsize=3)
+    for i, (mu, sd, c) in enumerate(zip(means, stds, colors)):
+        if lo <= mu <= hi:
+            ax.errorbar([mu], [i], xerr=[sd], fmt="o", color=c, capsize=4, ms=7)
+        else:
+            left = mu < lo
+            edge = lo + 0.01 * (hi - lo) if left else hi - 0.01 * (hi - lo)
+            ax.plot([edge], [i], "<" if left else ">", color=c, ms=9)
+            ax.annotate(f"{mu:.4g} (off the axis)", (edge, i), xytext=(8 if left else -8, 0),
+                        textcoords="offset points", va="center", ha="left" if left else "right",
+                        fontsize=8, color="#444")
+    ax.set_xlim(lo, hi)
     ax.set_yticks(y, names)
     ax.invert_yaxis()
-    ax.set_xlabel(f"{metric} (fold mean ± std)")
-    return png(fig)
+    ax.grid(axis="x", alpha=0.3)
+
+
+def _zoom(ax, mu, sd, axis="x") -> None:
+    lo, hi = np.nanmin(mu - sd), np.nanmax(mu + sd)
+    pad = 0.08 * ((hi - lo) or abs(hi) or 1.0)
+    (ax.set_xlim if axis == "x" else ax.set_ylim)(lo - pad, hi + pad)
 
 
 def per_fold(table: pd.DataFrame, metric: str, primary: str) -> bytes:
@@ -193,19 +224,23 @@ def search_direction(rec: dict) -> str:
 
 
 def learning_curve(curves: dict[str, dict], metric: str, unit_label: str) -> bytes:
-    """``curves``: model -> {"n_train": [...], "mean": [...], "std": [...] (optional)}."""
+    """``curves``: model -> {"n_train", "mean" (test folds), "std" (optional), "train" (optional)}:
+    the test-fold score solid, the training score dashed (a gap between them is variance)."""
     fig, ax = _fig(5.5, 3.6)
     for model, c in curves.items():
         n = np.asarray(c["n_train"], float)
         mu = np.asarray(c["mean"], float)
-        ax.plot(n, mu, marker="o", label=model)
+        line = ax.plot(n, mu, marker="o", label=f"{model}: test folds")[0]
         if c.get("std") is not None:
-            sd = np.asarray(c["std"], float)
-            ax.fill_between(n, mu - sd, mu + sd, alpha=0.2)
+            sd = np.asarray([np.nan if v is None else v for v in c["std"]], float)
+            ax.fill_between(n, mu - sd, mu + sd, alpha=0.2, color=line.get_color())
+        if c.get("train") is not None:
+            ax.plot(n, np.asarray(c["train"], float), "--", marker=".", color=line.get_color(),
+                    label=f"{model}: training rows")
     ax.set_xscale("log")
     ax.set_xlabel("training rows")
     ax.set_ylabel(metric)
-    ax.set_title("learning curve (test score vs training size)")
+    ax.set_title("learning curve (mean ± std over the test folds)")
     ax.legend(fontsize=8, frameon=False)
     return png(fig)
 
@@ -216,6 +251,7 @@ def split_comparison(rows: list[tuple[str, str, float, float]], metric: str) -> 
     splits = list(dict.fromkeys(r[1] for r in rows))
     fig, ax = _fig(6, 3.4)
     w = 0.8 / max(len(splits), 1)
+    allm, alls = [], []
     for j, s in enumerate(splits):
         xs, mus, sds = [], [], []
         for i, m in enumerate(models):
@@ -224,9 +260,13 @@ def split_comparison(rows: list[tuple[str, str, float, float]], metric: str) -> 
                     xs.append(i + j * w)
                     mus.append(r[2])
                     sds.append(r[3])
-        ax.bar(xs, mus, w, yerr=sds, capsize=3, label=s)
+        ax.errorbar(xs, mus, yerr=sds, fmt="o", capsize=4, ms=7, label=s)
+        allm += mus
+        alls += sds
     ax.set_xticks(np.arange(len(models)) + w * (len(splits) - 1) / 2, models)
     ax.set_ylabel(f"{metric} (fold mean ± std)")
+    _zoom(ax, np.asarray(allm, float), np.nan_to_num(np.asarray(alls, float)), axis="y")
+    ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, frameon=False)
     return png(fig)
 
@@ -238,12 +278,13 @@ def leaderboard(table: pd.DataFrame, metric: str, top: int = 20) -> bytes:
         ours = t[t["is_ours"]]
         t = pd.concat([t.head(top - 1), ours]).drop_duplicates()
     fig, ax = _fig(6.5, 0.32 * len(t) + 1.2)
-    y = np.arange(len(t))
-    colors = [OURS if o else "#9ecae1" for o in t["is_ours"]]
-    ax.barh(y, t["mean"], xerr=t["std"].fillna(0), color=colors, capsize=2)
-    ax.set_yticks(y, [f"{r} {a}" for r, a in zip(t["rank"], t["algorithm"])], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"{metric} (fold mean ± std)")
+    colors = [OURS if o else "#3182bd" for o in t["is_ours"]]
+    far = ["dummy" in str(a).lower() for a in t["algorithm"]]
+    _dots(ax, t["mean"].to_numpy(float), t["std"].fillna(0).to_numpy(float), colors,
+          [f"{r} {a}" for r, a in zip(t["rank"], t["algorithm"])],
+          focus=None if sum(not f for f in far) < 2 else [not f for f in far])
+    ax.tick_params(axis="y", labelsize=8)
+    ax.set_xlabel(f"{metric}\nfold mean ± std", fontsize=9)
     return png(fig)
 
 
@@ -270,4 +311,38 @@ def generic_bar(labels: list[str], values: list[float], xlabel: str, title: str 
     ax.set_xlabel(xlabel)
     if title:
         ax.set_title(title)
+    return png(fig)
+
+
+def threshold_curve(y_true, y_proba, folds, chosen: dict[int, float], model: str) -> bytes:
+    """Balanced accuracy on each test fold against the decision threshold, with 0.5 and the
+    threshold each fold chose on its own training rows (the test rows took no part in the choice)."""
+    y, p, folds = np.asarray(y_true, int), np.asarray(y_proba, float), np.asarray(folds)
+    grid = np.linspace(0.02, 0.98, 49)
+    fig, ax = _fig(7.6, 3.8)
+    curves, lo = [], 1.0
+    for k in np.unique(folds):
+        m = folds == k
+        if len(np.unique(y[m])) < 2:
+            continue
+        ba = [balanced_accuracy_score(y[m], (p[m] >= t).astype(int)) for t in grid]
+        curves.append(ba)
+        line = ax.plot(grid, ba, lw=1, alpha=0.55, label=f"fold {k}")[0]
+        if int(k) in chosen:
+            t = chosen[int(k)]
+            v = balanced_accuracy_score(y[m], (p[m] >= t).astype(int))
+            ax.plot([t], [v], "o", color=line.get_color(), ms=7, mec="k", zorder=4)
+            lo = min(lo, v)
+    if curves:
+        ax.plot(grid, np.mean(curves, axis=0), color="k", lw=2, label="mean over test folds")
+    ax.axvline(0.5, color=GREY, ls="--", lw=1.2)
+    ax.text(0.505, 0.02, "0.5", transform=ax.get_xaxis_transform(), color=GREY, fontsize=8)
+    if chosen:
+        ax.plot([], [], "o", color="w", mec="k", label="threshold chosen on training rows")
+    if curves:
+        ax.set_ylim(max(0.0, min(lo, float(np.min(curves))) - 0.02), 1.0)
+    ax.set_xlabel("decision threshold on P(class 1)")
+    ax.set_ylabel("balanced accuracy (test fold)")
+    ax.set_title(f"{model}: balanced accuracy vs threshold", fontsize=10)
+    ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return png(fig)

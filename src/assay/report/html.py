@@ -160,3 +160,53 @@ def answer(a: str) -> str:
     cls = {"yes": "yes", "no": "no"}.get(a, "na")
     label = {"yes": "yes", "no": "no"}.get(a, "n/a")
     return f'<span class="ans {cls}">{label}</span>'
+
+
+def bibtex_fields(bib: str) -> dict[str, str]:
+    """Fields of one BibTeX entry (``key = {value}`` or ``key = "value"``, braces nested)."""
+    out, i, n = {}, bib.find(",") + 1, len(bib)
+    while 0 < i < n:
+        eq = bib.find("=", i)
+        if eq < 0:
+            break
+        key = bib[i:eq].strip(" ,\n\t").lower()
+        j = eq + 1
+        while j < n and bib[j] in " \t\n":
+            j += 1
+        if j < n and bib[j] in "{\"":
+            close, depth, k = ("}" if bib[j] == "{" else "\""), 0, j
+            while k < n:
+                c = bib[k]
+                if bib[j] == "{":
+                    depth += (c == "{") - (c == "}")
+                    if depth == 0:
+                        break
+                elif c == "\"" and k > j:
+                    break
+                k += 1
+            val, i = bib[j + 1:k], k + 1
+        else:
+            k = bib.find(",", j)
+            k = n if k < 0 else k
+            val, i = bib[j:k].strip(" }\n"), k
+        out[key] = " ".join(val.replace("{", "").replace("}", "").split())
+        i = bib.find(",", i) + 1 if bib.find(",", i) >= 0 else n
+    return out
+
+
+def format_citation(bib: str) -> str:
+    """A BibTeX entry as a readable reference (HTML): authors (year). Title. Journal volume, pages. DOI link.
+    Text that is not BibTeX is returned escaped."""
+    if not bib.lstrip().startswith("@"):
+        return esc(bib)
+    f = bibtex_fields(bib)
+    names = [a.strip() for a in f.get("author", "").split(" and ") if a.strip()]
+    names = [a.split(",")[0].strip() if "," in a else a.split()[-1] for a in names]
+    who = (", ".join(names[:3]) + (" et al." if len(names) > 3 else "")) or "Anon."
+    where = " ".join(x for x in (f.get("journal") or f.get("booktitle") or f.get("publisher", ""),
+                                 f.get("volume", "") + (f"({f['number']})" if f.get("number") else ""),
+                                 f.get("pages", "")) if x)
+    doi = f.get("doi")
+    link = f' <a href="https://doi.org/{esc(doi)}">doi:{esc(doi)}</a>' if doi else ""
+    return (f"{esc(who)} ({esc(f.get('year', 'n.d.'))}). {esc(f.get('title', ''))}."
+            + (f" <i>{esc(where)}</i>." if where else "") + link)

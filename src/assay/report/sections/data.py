@@ -8,7 +8,7 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.pipeline import Pipeline
 
 from ...models.zoo import make_model
-from ..html import esc, finding, fmt, kv_table, missing, table
+from ..html import esc, finding, fmt, format_citation, kv_table, missing, table
 
 if TYPE_CHECKING:
     from ..builder import ReportBuilder
@@ -132,7 +132,8 @@ def build(b: ReportBuilder) -> None:
             parts.append(f"<details><summary>All {len(labels)} feature names</summary><p class=note>"
                          + esc(", ".join(labels)) + "</p></details>")
         if f.get("citations"):
-            parts.append("<p class=note>Cite: " + "; ".join(esc(c)[:300] for c in f["citations"]) + "</p>")
+            parts.append("<p class=note>Cite:</p><ul class=note>" + "".join(
+                f"<li>{format_citation(c)}</li>" for c in f["citations"]) + "</ul>")
         md.append(f"Features: preset {f.get('preset')}, {f.get('n_features')} columns, "
                   f"{len(f.get('failed') or [])} rows not fully featurised.")
     rows = [[m, _preprocessing(b.run, m)] for m in r.models]

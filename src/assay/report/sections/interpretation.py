@@ -111,8 +111,10 @@ def build(b: ReportBuilder) -> None:
     elif isinstance(unc, dict) and isinstance(unc.get("classification"), dict):
         rows = [[k, v.get("brier"), v.get("log_loss"), v.get("ece"), v.get("roc_auc")]
                 for k, v in unc["classification"].items()]
-        parts.append(f"<p>Probability calibration ({esc(unc.get('calibration_method', ''))}):</p>"
-                     + table(rows, ["probabilities", "Brier", "log loss", "ECE", "ROC-AUC"]))
+        parts.append(f"<p>Probability calibration ({esc(unc.get('calibration_method', ''))}), each "
+                     f"figure the mean over the held-out folds (the reliability diagram's legend gives "
+                     f"the same fold means):</p>"
+                     + table(rows, ["probabilities", "Brier", "log loss", "ECE", "ROC-AUC of probabilities"]))
         md.append("Brier score " + ", ".join(f"{k} {fmt(v.get('brier'))}" for k, v in unc["classification"].items()) + ".")
     elif unc is not None:
         parts.append(render_json(unc, "uncertainty.json"))

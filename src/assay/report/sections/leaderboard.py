@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from ...data.leaderboard import rank_against
 from .. import figures as F
+from ..evidence import metric_label
 from ..html import esc, fmt, table
 
 if TYPE_CHECKING:
@@ -25,15 +26,18 @@ def build(b: ReportBuilder) -> None:
     ours = lb[lb["is_ours"]].iloc[0]
     n = len(lb)
     b.facts.rank = (int(ours["rank"]), n)
-    parts = [f"<p>With {esc(t.primary_metric)} {fmt(mu)} ± {fmt(sd)} on the official folds, "
+    parts = [f"<p>With {esc(metric_label(t.primary_metric))} {fmt(mu)} ± {fmt(sd)} on the official folds, "
              f"<b>{esc(name)}</b> would rank <b>{int(ours['rank'])} of {n}</b> on the Matbench v0.1 "
              f"leaderboard for {esc(t.name)}.</p>"]
     hl = {i for i, o in enumerate(lb["is_ours"]) if o}
     parts.append(table([[int(k), a, m, s] for k, a, m, s in
                         zip(lb["rank"], lb["algorithm"], lb["mean"], lb["std"])],
-                       ["rank", "algorithm", "mean", "std"], left=2, highlight=hl))
-    parts.append(b.fig("leaderboard", F.leaderboard(lb, t.primary_metric),
-                       f"Matbench leaderboard for {esc(t.name)} ({esc(t.primary_metric)}), this run in red."))
+                       ["rank", "algorithm", f"{metric_label(t.primary_metric)} mean", "std"], left=2,
+                       highlight=hl))
+    parts.append(b.fig("leaderboard", F.leaderboard(lb, metric_label(t.primary_metric)),
+                       f"Matbench leaderboard for {esc(t.name)} ({esc(metric_label(t.primary_metric))}, "
+                       f"fold mean ± std; the axis is zoomed to the entries, and a Dummy entry far below "
+                       f"is an arrow at its edge), this run in red."))
     cav = ["Ranks compare fold means; entries whose means differ by less than their fold "
            "standard deviations are not clearly different.",
            "The leaderboard table shipped with assay is a snapshot of Matbench v0.1; newer "
@@ -42,7 +46,7 @@ def build(b: ReportBuilder) -> None:
         ba = b.mean(r.primary_model, "roc_auc_true")[0]
         cav.insert(0, "The leaderboard's 'rocauc' is computed from hard labels, so it equals "
                       "balanced accuracy, not the ROC-AUC of probabilities; assay reports both "
-                      f"(this run's true ROC-AUC from probabilities: {fmt(ba)}).")
+                      f"(this run's ROC-AUC of probabilities: {fmt(ba)}).")
     if "perovskite" in t.name:
         cav.append("matbench_perovskites: the structures were re-matched to their entries in "
                    "Matbench's data release; entries made before that re-matching may have "

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import figures as F
-from ..evidence import (COMPARISON_SOURCE, COMPUTED_SOURCE, learning_curve_reading,
-                        learning_curve_text)
+from ..evidence import (COMPARISON_SOURCE, COMPUTED_SOURCE, control_reading, learning_curve_reading,
+                        learning_curve_text, metric_label)
 from ..html import Raw, esc, fmt, missing, pm, table
+from .recipe import recipe_html
 
 if TYPE_CHECKING:
     from ..builder import ReportBuilder
@@ -35,13 +36,16 @@ def build(b: ReportBuilder) -> None:
         rows.append([m, role] + [Raw(pm(s[k]["mean"], s[k]["std"])) if k in s else "–" for k in mets])
     for name, (mu, sd) in controls.items():
         rows.append([name, "control"] + [Raw(pm(mu, sd)) if k == metric else "–" for k in mets])
-    parts.append(table(rows, ["model", "role"] + mets, left=2, highlight=hl))
+    parts.append(table(rows, ["model", "role"] + [metric_label(k) for k in mets], left=2, highlight=hl))
     parts.append(f"<p class=note>Fold mean ± std (ddof=0, as the leaderboard) over the "
                  f"{r.n_folds} test folds; the primary model was declared in the config before "
                  f"any test score was seen.</p>")
     parts.append(b.fig("model-comparison", F.model_comparison(
-        r.summary, metric, r.models, r.primary_model, baselines, controls),
-        f"{esc(metric)} of every model{' and control' if controls else ''}; the primary model in red."))
+        r.summary, metric, r.models, r.primary_model, baselines, controls, label=metric_label(metric)),
+        f"{esc(metric_label(metric))} of every model{' and control' if controls else ''}, fold mean ± std; "
+        f"the primary model in red. The axis is zoomed to the contenders so that small differences show; "
+        f"a trivial baseline or scrambled-target control far off it is an arrow at the edge, with its value."))
+    parts.append(recipe_html(b, md))
     just = _justification(b, baselines, controls)
     parts.append("<h3>Why this model: the evidence</h3><ul>" + "".join(f"<li>{j}</li>" for j in just) + "</ul>")
     md += [_strip(j) for j in just]
@@ -106,7 +110,7 @@ def _justification(b, baselines: set[str], controls: dict) -> list[str]:
             rel = (pmu - bmu) / abs(bmu)
             verdict = "better" if b.better(pmu, bmu) else "not better"
             sep = abs(pmu - bmu) / max(np.hypot(psd, bsd), 1e-12)
-            out.append(f"Against the trivial baseline <b>{esc(bm)}</b> ({metric} {fmt(bmu)} ± {fmt(bsd)}), "
+            out.append(f"Against the trivial baseline <b>{esc(bm)}</b> ({esc(metric_label(metric))} {fmt(bmu)} ± {fmt(bsd)}), "
                        f"<b>{esc(prim)}</b> reaches {fmt(pmu)} ± {fmt(psd)}: {abs(rel):.0%} "
                        f"{'lower' if rel < 0 else 'higher'}, {verdict}, a gap of {sep:.1f} fold standard deviations.")
     others = [m for m in r.models if m != prim and m in r.summary and m not in trivial]
@@ -137,20 +141,38 @@ def _justification(b, baselines: set[str], controls: dict) -> list[str]:
             p_txt = (f", one-sided paired t-test p = {fmt(t_['p_ttest'])}, better on {t_['wins']}/{t_['n_folds']} folds"
                      if t_.get("p_ttest") is not None else "")
             model_of = name.split(" [")[0]
-            if beats:
-                verdict = (f"{esc(model_of)} beats it, so the element properties in the features add "
-                           f"information beyond which elements are present and in what amounts."
-                           if "random" in name else
-                           f"{esc(model_of)} beats it, so it learns a real relation, not noise.")
+            cr = control_reading(r, (mu, sd), b.mean(model_of))
+            b.facts.control_readings[name] = cr
+            ratio = (f" That is {cr['ratio']:.0%} of {esc(model_of)}'s {fmt(b.mean(model_of)[0])}"
+                     if np.isfinite(cr["ratio"]) else "")
+            share = cr["chemsys_seen"]
+            share_txt = (f" ({share:.1%} of the test rows have their chemical system among the training "
+                         f"rows)" if isinstance(share, (int, float)) else "")
+            if "random" in name:
+                familiar = isinstance(share, (int, float)) and share >= 0.8
+                if cr["close"] and familiar:
+                    meaning = (f". What carries the score is element identity (which elements, in what "
+                               f"amounts: random per-element vectors encode that too) and interpolation "
+                               f"among familiar chemical systems{share_txt}, not the physics in the element "
+                               f"properties. Expect the score to hold for new compositions in known chemical "
+                               f"systems, and to drop for unseen chemistry.")
+                elif cr["close"]:
+                    meaning = (f". What carries the score is element identity (which elements, in what "
+                               f"amounts: random per-element vectors encode that too), not the physics in "
+                               f"the element properties{share_txt}.")
+                else:
+                    meaning = (f". The physical element properties add information beyond element "
+                               f"identity{share_txt}.")
             else:
-                verdict = (f"{esc(model_of)} does <b>not</b> clearly beat it: on this data the score "
-                           f"comes from which elements are present and in what amounts (which random "
-                           f"per-element vectors also encode), not from the physical element properties "
-                           f"of the feature set." if "random" in name else
-                           f"{esc(model_of)} does <b>not</b> clearly beat it: its score is no better than "
-                           f"fitting noise.")
+                meaning = (f". With shuffled targets almost the same score means the model fits noise."
+                           if cr["close"] else ". The model learns a real relation, not noise.")
+            if beats:
+                verdict = (f"{esc(model_of)} beats it, but by a small margin" if cr["close"] else
+                           f"{esc(model_of)} beats it")
+            else:
+                verdict = f"{esc(model_of)} does <b>not</b> clearly beat it"
             out.append(f"Control <b>{esc(name)}</b> ({what}) reaches {fmt(mu)} ± {fmt(sd)}{p_txt}: "
-                       + verdict)
+                       f"{verdict}." + (ratio + meaning if ratio else " " + meaning.lstrip(". ")))
     else:
         out.append("Random-feature control: <b>not run</b> (no controls in <code>comparison.json</code>), so "
                    "this report cannot show that the features beat random numbers of the same shape.")

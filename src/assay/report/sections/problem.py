@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...data.leaderboard import task_leaderboard
+from ..evidence import metric_label
 from ..html import esc, fmt, table
 
 if TYPE_CHECKING:
@@ -15,7 +16,7 @@ def build(b: ReportBuilder) -> None:
     ds = r.dataset
     t = r.task
     n = ds.get("n_rows", len(r.preds()))
-    pm_ = r.primary_metric
+    pm_ = metric_label(r.primary_metric)
     parts = []
     desc = ""
     if t is not None:
@@ -45,15 +46,15 @@ def build(b: ReportBuilder) -> None:
             top = lb.head(5)
             rows = [[i + 1, a, m, s] for i, (a, m, s) in
                     enumerate(zip(top["algorithm"], top["mean"], top["std"]))]
-            parts.append(f"<h3>Best on the Matbench leaderboard ({esc(t.primary_metric)})</h3>"
+            parts.append(f"<h3>Best on the Matbench leaderboard ({esc(metric_label(t.primary_metric))})</h3>"
                          + table(rows, ["rank", "algorithm", "mean", "std"], left=2))
             best = lb.iloc[0]
             worst = lb.iloc[-1]
-            parts.append(f"<p>The best published entry reaches {esc(t.primary_metric)} "
+            parts.append(f"<p>The best published entry reaches {esc(metric_label(t.primary_metric))} "
                          f"{fmt(best['mean'])} ± {fmt(best['std'])} ({esc(best['algorithm'])}); "
                          f"the {len(lb)} entries span {fmt(best['mean'])} to "
                          f"{fmt(worst['mean'])}.</p>")
-            md.append(f"Leaderboard best: {best['algorithm']} with {t.primary_metric} "
+            md.append(f"Leaderboard best: {best['algorithm']} with {metric_label(t.primary_metric)} "
                       f"{fmt(best['mean'])} ± {fmt(best['std'])} ({len(lb)} entries).")
             b.facts.lb_best = (best["algorithm"], float(best["mean"]), float(best["std"]))
     else:

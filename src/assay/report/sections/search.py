@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from .. import figures as F
 from ...models.zoo import ZOO, make_model
+from ..evidence import metric_label
 from ..html import Raw, esc, missing, table
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def search_html(b: ReportBuilder, md: list[str]) -> str:
         strategy = first.get("strategy", "")
         parts.append(f"<p><b>{esc(model)}</b>: {esc(strategy)} search, budget {esc(budget)} per outer fold"
                      f"{', inner CV with ' + esc(inner) + ' folds' if inner else ''}"
-                     f"{', objective ' + esc(metric) if metric else ''}"
+                     f"{', objective ' + esc(metric_label(metric)) if metric else ''}"
                      f"{' (higher is better)' if first.get('higher_is_better') else ''}. The search saw "
                      f"only the training rows of each outer fold ({esc(first.get('n_train', '?'))} rows in "
                      f"fold {esc(first.get('fold'))}); the test fold was predicted once, afterwards.</p>")

@@ -8,7 +8,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from ...evaluation.splitters import SPLITS
 from .. import figures as F
-from ..evidence import learning_curve_reading, learning_curve_text, mean_std
+from ..evidence import learning_curve_reading, learning_curve_text, mean_std, metric_label
 from ..html import esc, finding, fmt, missing, table
 from .search import search_html
 
@@ -60,13 +60,13 @@ def build(b: ReportBuilder) -> None:
     t = r.fold_table()
     rows = [[m] + list(v) + [np.mean(v), np.std(v)] for m, v in zip(t.index, t.to_numpy(float))]
     hl = {i for i, m in enumerate(t.index) if m == r.primary_model}
-    parts.append(f"<h3>Per-fold scores ({esc(metric)})</h3>" + table(
+    parts.append(f"<h3>Per-fold scores ({esc(metric_label(metric))})</h3>" + table(
         rows, ["model"] + [f"fold {c}" for c in t.columns] + ["mean", "std"], highlight=hl))
     fit = r.scores.groupby("model")["fit_seconds"].sum().reindex(t.index)
     parts.append("<p class=note>Fit time summed over folds: " + ", ".join(
         f"{esc(m)} {fmt(v)} s" for m, v in fit.items()) + ".</p>")
-    parts.append(b.fig("per-fold", F.per_fold(t, metric, r.primary_model),
-                       f"{esc(metric)} on each test fold; lines that cross mean the ranking depends on the fold."))
+    parts.append(b.fig("per-fold", F.per_fold(t, metric_label(metric), r.primary_model),
+                       f"{esc(metric_label(metric))} on each test fold; lines that cross mean the ranking depends on the fold."))
     # predictions
     p = r.preds()
     parts.append(f"<h3>Predictions of {esc(r.primary_model)} on the test folds</h3>")
@@ -74,8 +74,9 @@ def build(b: ReportBuilder) -> None:
         if p["y_proba"].notna().all():
             parts.append("<div class=figrow>" + b.fig(
                 "roc", F.roc(p["y_true"], p["y_proba"], p["fold"], r.primary_model),
-                "ROC curve per test fold from the predicted probability of class 1 (the "
-                "leaderboard's 'rocauc' uses hard labels instead).") + b.fig(
+                "ROC curve per test fold from the predicted probability of class 1: the legend's AUC "
+                "is the ROC-AUC of probabilities (Matbench's 'rocauc' uses the hard labels instead, "
+                "so it equals their balanced accuracy).") + b.fig(
                 "confusion", F.confusion(p["y_true"], p["y_pred"], r.primary_model),
                 "Confusion matrix of the hard predictions over all test folds; row shares in brackets.") + "</div>")
         else:
@@ -100,14 +101,17 @@ def build(b: ReportBuilder) -> None:
     lc_png = r.path / "learning_curve.png"
     if lc or lc_png.is_file():
         lc_metric = next((c.get("metric") for c in (lc or {}).values() if c.get("metric")), metric)
-        if lc_png.is_file():
+        if lc:  # drawn here from the numbers: test folds named as test folds, training rows dashed
+            parts.append(b.fig("learning-curve", F.learning_curve(lc, metric_label(lc_metric), r.target_label),
+                               f"Learning curve: {esc(metric_label(lc_metric))} on the test folds (solid, "
+                               f"mean ± std over folds) and on the training rows (dashed) against "
+                               f"training-set size. A training score near perfect with a gap below it "
+                               f"is variance."))
+        else:
             parts.append(b.fig("learning-curve", lc_png,
-                               f"Learning curve written by the run: {esc(lc_metric)} on the test folds "
-                               f"(solid) and on the training rows (dashed) against training-set size, "
-                               f"mean ± std over folds."))
-        elif lc:
-            parts.append(b.fig("learning-curve", F.learning_curve(lc, lc_metric, r.target_label),
-                               "Test score against training-set size (mean ± std over folds)."))
+                               f"Learning curve written by the run: {esc(metric_label(lc_metric))} on the "
+                               f"test folds (solid; the figure's 'validation') and on the training rows "
+                               f"(dashed) against training-set size, mean ± std over folds."))
         if lc:
             rows = []
             for m, c in lc.items():
@@ -115,8 +119,8 @@ def build(b: ReportBuilder) -> None:
                 tr = c.get("train") or [None] * len(c["n_train"])
                 for i, n in enumerate(c["n_train"]):
                     rows.append([m, int(round(n)), c["mean"][i], std[i], tr[i]])
-            parts.append(table(rows, ["model", "training rows", f"test-fold {lc_metric}", "std",
-                                      f"training {lc_metric}"]))
+            parts.append(table(rows, ["model", "training rows", f"test folds: {metric_label(lc_metric)}",
+                                      "std over folds", f"training rows: {metric_label(lc_metric)}"]))
             c = lc.get(r.primary_model)
             hib = (c or {}).get("higher_is_better")
             reading = c and learning_curve_reading(c, r.higher_is_better if hib is None else hib)
@@ -152,8 +156,8 @@ def build(b: ReportBuilder) -> None:
             parts.append("<p>" + " ".join(
                 f"<b>{esc(n)}</b>: {esc(e.get('description') or SPLITS.get(n, ''))} "
                 f"({e.get('n_folds') or '?'} folds)." for n, e in extra.items()) + "</p>")
-            parts.append(b.fig("splits", F.split_comparison(rows, metric),
-                               f"{esc(metric)} on the {esc(split)} folds and under the other splits of this run "
+            parts.append(b.fig("splits", F.split_comparison(rows, metric_label(metric)),
+                               f"{esc(metric_label(metric))} on the {esc(split)} folds and under the other splits of this run "
                                f"(fold mean ± std)."))
             parts.append(table([list(rw) for rw in rows], ["model", "split", "mean", "std"], left=2))
             for name, e in extra.items():
@@ -168,13 +172,13 @@ def build(b: ReportBuilder) -> None:
                 for rw in rows:
                     if rw[0] == model and rw[1] != split and base:
                         d = rw[2] - base[0][2]
-                        md.append(f"{model}: {metric} {fmt(base[0][2])} on {split} folds vs "
+                        md.append(f"{model}: {metric_label(metric)} {fmt(base[0][2])} on {split} folds vs "
                                   f"{fmt(rw[2])} under {rw[1]} ({d:+.3g}).")
                         if model == r.primary_model:
                             worse = b.better(base[0][2], rw[2])
                             ratio = rw[2] / base[0][2] if base[0][2] else float("nan")
                             parts.append(finding(
-                                f"{esc(model)}: {esc(metric)} {fmt(base[0][2])} on the {esc(split)} folds "
+                                f"{esc(model)}: {esc(metric_label(metric))} {fmt(base[0][2])} on the {esc(split)} folds "
                                 f"against {fmt(rw[2])} under {esc(rw[1])} (× {ratio:.2f}): "
                                 + ("worse on held-out chemistry: the main score describes interpolation "
                                    "among familiar chemical systems; expect the larger error for new ones."
