@@ -52,10 +52,11 @@ def plot(curves: list[dict], path: Path, title: str = "") -> None:
     colors = ["C0", "C1", "C2", "C3", "C4", "C5"]
     for c, curve in zip(colors, curves):
         n = [s["n_train_mean"] for s in curve["sizes"]]
-        for key, style in (("train", "--"), ("validation", "-")):
+        # The held-out rows are the outer test folds: the legend says so ("validation" misled).
+        for key, style, word in (("train", "--", "training rows"), ("validation", "-", "test folds")):
             m = np.array([s[key]["mean"] for s in curve["sizes"]])
             sd = np.array([s[key]["std"] for s in curve["sizes"]])
-            ax.plot(n, m, style, marker="o", color=c, label=f"{curve['model']} {key}")
+            ax.plot(n, m, style, marker="o", color=c, label=f"{curve['model']} {word}")
             ax.fill_between(n, m - sd, m + sd, color=c, alpha=0.15)
     ax.set_xlabel("training rows")
     ax.set_ylabel(curves[0]["metric"] if curves else "")
