@@ -109,7 +109,7 @@ except PluginError as exc:
 folder = RunFolder(RUN)
 run = load_run(RUN)  # the recorded results: scores, summary, predictions, comparison, curves
 PRIMARY, METRIC = @PRIMARY@, folder.primary_metric
-N_JOBS = min(2, os.cpu_count() or 1)  # processes for your model's folds
+N_JOBS = min(2, os.cpu_count() or 1) if folder.dataset_info()["n_rows"] > 1000 else 1  # processes
 print(f"run {run.run_id}: models {', '.join(run.summary)}; primary {PRIMARY}; metric {METRIC}")
 '''
 
