@@ -69,3 +69,17 @@ def test_notebook_walks_the_workflow_on_the_runs_own_objects(run_copy, small_run
     rank, n = b.facts.rank
     assert f"{b.run.primary_model}: mae {mu:.4g} ± {sd:.4g} -> rank {rank} of {n}" in out
     assert seconds < 240, seconds  # a replay of the run took minutes; this reads it
+
+
+def test_user_values_land_in_code_cells_as_literals():
+    """A model or task name from the user is data in the notebook's code, never code."""
+    from assay.report import notebook_cells as C
+
+    hostile = 'lgbm"; import os; os.remove("x") #\n'
+    cell = C.code("PRIMARY = @PRIMARY@", PRIMARY=hostile)
+    ns: dict = {}
+    exec(compile(cell["source"], "cell", "exec"), ns)  # noqa: S102 - checking the literal
+    assert ns["PRIMARY"] == hostile
+    with pytest.raises(ValueError, match="unfilled"):
+        C.code("x = @MISSING@")
+    assert "&lt;script" in C.md("<script>alert(1)</script>")["source"]
