@@ -72,3 +72,11 @@ def test_significance_needs_a_positive_mean_gain_and_p_below_alpha():
     noisy = paired_test([1.0, 3.0, 1.0, 3.0, 1.9], [2.0, 2.0, 2.0, 2.0, 2.0], higher_is_better=False)
     assert noisy["mean_gain"] > 0 and noisy["p_ttest"] > ALPHA
     assert not noisy["beats"] and noisy["verdict"] == "not significantly better"
+
+
+def test_float_noise_is_no_gain():
+    """A model re-scored against its own record (differences ~1e-15) is not 'better'."""
+    a = np.array([0.8802, 0.861, 0.9, 0.87, 0.89])
+    b = a - np.array([1e-16, 2e-16, 1e-16, 1e-16, 3e-16])
+    out = paired_test(a, b, higher_is_better=True)
+    assert out["folds_better"] == 0 and out["verdict"] == "not better" and out["p_ttest"] == 1.0

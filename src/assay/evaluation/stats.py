@@ -10,6 +10,7 @@ tests/evaluation/test_stats.py:
 
 - folds where either score is NaN are dropped before anything is computed;
 - n < 2: no p-values, verdict "too few folds to test";
+- gains within float noise (rtol 1e-12) of zero count as zero;
 - all gains equal (no spread, the t statistic is undefined): p_ttest is 0.0 when the common
   gain is positive, else 1.0;
 - n < 5: no Wilcoxon (even a clean sweep of 4 folds cannot reach p < 0.05); all gains zero: 1.0.
@@ -35,6 +36,9 @@ def paired_test(a, b, higher_is_better: bool) -> dict:
     ok = np.isfinite(a) & np.isfinite(b)
     a, b = a[ok], b[ok]
     gain = (a - b) if higher_is_better else (b - a)  # positive: a is better
+    # Float noise is no gain: a model re-scored against its own record differs by ~1e-15,
+    # which would otherwise read as "all gains equal and positive" -> p = 0, "better".
+    gain = np.where(np.isclose(a, b, rtol=1e-12, atol=1e-15), 0.0, gain)
     n = len(gain)
     out = {"n_folds": int(n), "mean_gain": float(gain.mean()) if n else float("nan"),
            "folds_better": int((gain > 0).sum()), "p_ttest": None, "p_wilcoxon": None}
