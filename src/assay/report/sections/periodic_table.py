@@ -88,7 +88,7 @@ def _figure(et, panels) -> bytes:
             norm = LogNorm(vmin=1, vmax=max(float(np.nanmax(g)), 2))
         im = ax.imshow(np.ma.masked_invalid(g), cmap=cm, norm=norm, aspect="equal")
         for e in et.itertuples():
-            v = getattr(e, col)
+            v = g[e.table_row, e.table_col]  # NaN where greyed (too rare for a mean)
             rgb = im.cmap(im.norm(v))[:3] if np.isfinite(v) else (1, 1, 1)
             light = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 0.5
             ax.text(e.table_col, e.table_row, e.element, ha="center", va="center", fontsize=7,
