@@ -14,7 +14,7 @@ MAX_LINES = 420
 #: Optional or slow-to-import packages that may be imported where they are used.
 HEAVY = {"torch", "chgnet", "shap", "distributed", "sevenn", "optuna", "xgboost", "lightgbm",
          "nbformat", "nbclient", "pptx", "matminer", "elementembeddings", "matplotlib",
-         "hypothesis", "importlinter"}
+         "hypothesis", "importlinter", "umap"}
 
 
 def test_import_layers_contract():

@@ -98,6 +98,9 @@ def run(
     target_transform: Optional[str] = typer.Option(None, help="log10: fit models on log10(target + shift), "
                                                    "predict in the target's units"),
     target_shift: Optional[float] = typer.Option(None, help="Shift added before the log10 transform"),
+    clip_features: Optional[float] = typer.Option(None, "--clip-features", help="Winsorise every feature of "
+                                                  "the non-baseline models at its (q, 1-q) training-fold "
+                                                  "quantiles, e.g. 0.01; clipped counts are logged per fold"),
     clean: Optional[List[str]] = typer.Option(None, help="A cleaning step as JSON, applied to training rows, "
                                               "e.g. '{\"step\": \"remove_outliers\", \"method\": \"robust\"}' "
                                               "(repeatable)"),
@@ -176,6 +179,7 @@ def run(
                      "control_models": _names(control_models), "learning_curve": learning_curve,
                      "threshold": threshold, "cluster": cluster,
                      "target_transform": target_transform, "target_shift": target_shift,
+                     "clip_features": clip_features,
                      "cleaning": _cleaning(clean) if clean else None,
                      "models": (["all"] if models == "all" else _names(models)) if models else None}
         cfg = cfg.replace(**{k: v for k, v in overrides.items() if v is not None})

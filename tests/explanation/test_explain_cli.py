@@ -6,6 +6,7 @@ from typer.testing import CliRunner
 
 from assay import Experiment
 from assay.cli import app
+from test_explain_progress import assert_stage_lines
 
 runner = CliRunner()
 
@@ -19,8 +20,9 @@ def steels_run(tmp_path_factory):
 def test_explain_and_predict(steels_run, tmp_path):
     run_dir = steels_run.path
     r = runner.invoke(app, ["explain", str(run_dir), "--shap-rows", "60", "--inner-folds", "3",
-                            "--perm-repeats", "1", "--perm-features", "25", "--no-quantile", "-q"])
+                            "--perm-repeats", "1", "--perm-features", "25", "--no-quantile", "-j", "1"])
     assert r.exit_code == 0, r.output
+    assert_stage_lines(r.output, n_folds=5)
     t = run_dir / "trust"
     for name in ["importance.json", "importance_grouped.json", "shap_summary.png", "surrogate.json",
                  "uncertainty.json", "calibration.png", "domain.json", "error_vs_distance.png",

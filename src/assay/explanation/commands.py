@@ -46,7 +46,6 @@ def register(app) -> None:
         else:
             console.print(f"Brier: {h['brier_uncalibrated']:.4f} uncalibrated, "
                           f"{h['brier_calibrated']:.4f} calibrated")
-        console.print(f"trust diagnostics written to {Path(run_dir) / 'trust'} ({s['seconds']:.1f} s)")
         print(Path(run_dir) / "trust")
 
     @app.command()

@@ -175,9 +175,11 @@ class _Scorer:
 
 
 def counterfactuals(run_dir, formula: str, want: str, max_edits: int = 2, beam: int = 12,
-                    n_results: int = 10, step: float = 0.05, max_steps: int = 2) -> dict:
+                    n_results: int = 10, step: float = 0.05, max_steps: int = 2,
+                    trust: bool = True) -> dict:
     """Search edits of ``formula`` until the run predicts ``want``; returns the start row,
-    the results (fewest edits first, in-domain first, fewest atoms changed first) and notes."""
+    the results (fewest edits first, in-domain first, fewest atoms changed first) and notes.
+    ``trust=False``: no intervals or domain flags (and no predictor fitted when the run has none)."""
     folder = RunFolder(run_dir)
     if folder.dataset_info().get("input_type", "composition") != "composition":
         raise AssayError("counterfactuals edit compositions; this run was trained on structures")
@@ -187,7 +189,7 @@ def counterfactuals(run_dir, formula: str, want: str, max_edits: int = 2, beam: 
     scorer = _Scorer(run_dir, w)
     start_fr = _fractions(formula)
     total = Composition(formula).num_atoms
-    start = predict_frame(run_dir, pd.Series([formula]))
+    start = predict_frame(run_dir, pd.Series([formula]), trust=trust)
     if start[f"predicted {scorer.target}"].isna().all():
         raise AssayError(f"{formula!r} cannot be featurised: {start['note'].iloc[0]}")
     start_hit, _ = scorer.score(start)
@@ -204,7 +206,7 @@ def counterfactuals(run_dir, formula: str, want: str, max_edits: int = 2, beam: 
                     cands.append((edits + (desc,), new, new_intro))
         if not cands:
             break
-        frame = predict_frame(run_dir, pd.Series([_formula(fr, total) for _, fr, _ in cands]))
+        frame = predict_frame(run_dir, pd.Series([_formula(fr, total) for _, fr, _ in cands]), trust=trust)
         hit, close = scorer.score(frame)
         frame.insert(0, "edits", ["; ".join(e) for e, _, _ in cands])
         frame.insert(1, "n_edits", level)

@@ -22,116 +22,16 @@ from . import plots
 from . import shap_values as S
 from . import uncertainty as U
 from .domain import DomainModel, loco_splits
+from .fold_uncertainty import (LEVELS, METHOD_NOTES, regression_fold_uncertainty,  # noqa: F401 (LEVELS: API)
+                               summarise_calibration, summarise_methods)
 from .groups import aggregate_by_group, feature_group
 from .importance import combine_folds, grouped_permutation_importance, permutation_importance_heldout
 from .predictor import build_predictor
 from .run_inputs import RunData
 from .shap_values import concat as shap_concat
 from .shap_values import safe_name
+from .stages import Stages
 from .surrogate import describe_linear, describe_tree, sparse_linear_surrogate, surrogate_fold, tree_surrogate
-
-METHOD_NOTES = {
-    "cv+": "CV+ (jackknife+ over K inner folds), plain residuals; guaranteed >= 1-2alpha, "
-           "in practice slightly conservative",
-    "cv+ normalized": "CV+ with residuals divided by a difficulty estimate fitted on each inner "
-                      "training part (kNN target spread; per-tree spread for forests); same guarantee",
-    "split": "split conformal: model fitted on inner folds != 0, calibrated on inner fold 0; exact "
-             "marginal guarantee; centred on that model's prediction",
-    "split normalized": "split conformal with normalised residuals; exact marginal guarantee "
-                        "(the headline method)",
-    "cv": "cross-validated residual quantile around the full model; no formal guarantee",
-    "cv normalized": "as cv, normalised residuals; no formal guarantee",
-    "ensemble": "Gaussian interval from an ensemble spread; not calibrated",
-    "quantile boosting": "LightGBM quantile objective (alpha/2, 1-alpha/2), raw; not calibrated",
-    "quantile boosting conformalized": "CQR: quantile band widened on inner fold 0; exact "
-                                       "marginal guarantee",
-}
-
-LEVELS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99)  # nominal coverages for the calibration plot
-
-
-# --- regression uncertainty on one fold ------------------------------------------------------
-def regression_fold_uncertainty(make_model, X_train, y_train, X_test, y_test, *, alpha: float = 0.1,
-                                n_inner: int = 5, seed: int = 0, quantile: bool = True,
-                                levels=LEVELS) -> dict:
-    """All interval methods for one outer fold, measured on its held-out rows.
-
-    Returns {"methods": {name: metrics}, "calibration": {name: [{nominal, coverage, width}]},
-    "arrays": per-row predictions/intervals, "conformal": the fitted normalised CV+ model}.
-    """
-    base = U.ConformalRegressor(make_model(), method="cv+", alpha=alpha, n_folds=n_inner,
-                                difficulty=None, point="full", random_state=seed).fit(X_train, y_train)
-    y_pred = base.full_model_.predict(X_test)
-    norm_kind = "forest" if U.is_forest(base.full_model_) else "knn"
-    normed = base.with_difficulty(X_train, y_train, norm_kind)
-    variants = {"cv+": base, "cv+ normalized": normed, "split": base.as_split(0),
-                "split normalized": normed.as_split(0), "cv": base.as_cv(X_train, y_train),
-                "cv normalized": normed.as_cv(X_train, y_train)}
-    methods, calib, arrays = {}, {}, {"y_true": y_test, "y_pred": y_pred}
-    all_alphas = sorted({alpha, 0.05, *[round(1 - lv, 6) for lv in levels]})
-    for name, cr in variants.items():
-        outs = cr._fold_outputs(X_test) if cr.method != "cv" else None
-        ints = cr.predict_intervals(X_test, all_alphas, _outputs=outs)
-        lo, hi = ints[alpha]
-        methods[name] = U.interval_metrics(y_test, lo, hi, y_pred, nominal=1 - alpha)
-        calib[name] = [{"nominal": round(1 - a, 6),
-                        **{k: v for k, v in U.interval_metrics(y_test, *ints[a]).items()
-                           if k in ("coverage", "mean_width")}} for a in all_alphas]
-        arrays[name] = (lo, hi)
-        arrays[name + " 95"] = ints[0.05]
-    # ensemble spread: per-tree spread for forests, else spread of the K cross-fitted models
-    if U.is_forest(base.full_model_):
-        std, ens_kind = U.forest_std(base.full_model_, X_test), "per-tree spread of the forest"
-    else:
-        std, ens_kind = base.fold_spread(X_test), f"spread of the {n_inner} cross-fitted models"
-    lo, hi = U.gaussian_interval(y_pred, std, alpha)
-    m = U.interval_metrics(y_test, lo, hi, y_pred, nominal=1 - alpha)
-    m["spearman_std_abs_error"] = U.spearman(std, np.abs(y_test - y_pred))
-    m["kind"] = ens_kind + " (Gaussian interval, not calibrated)"
-    methods["ensemble"] = m
-    arrays["ensemble_std"] = std
-    if quantile:
-        tr0, va0 = base.splits_[0]
-        qb = U.QuantileBoostingRegressor(alpha=alpha, conformalize=True, random_state=seed)
-        qb.fit(X_train, y_train, fit_rows=tr0, calib_rows=va0)
-        for name, raw in (("quantile boosting", True), ("quantile boosting conformalized", False)):
-            lo, hi = qb.predict_interval(X_test, raw=raw)
-            methods[name] = U.interval_metrics(y_test, lo, hi, y_pred, nominal=1 - alpha)
-            arrays[name] = (lo, hi)
-    return {"methods": methods, "calibration": calib, "arrays": arrays, "conformal": normed,
-            "conformal_plain": base}
-
-
-def _summarise_methods(per_fold: list[dict]) -> dict:
-    out = {}
-    for name in per_fold[0]:
-        folds = [f[name] for f in per_fold]
-        keys = [k for k, v in folds[0].items() if isinstance(v, (int, float)) and k != "n"]
-        agg = {}
-        for k in keys:
-            vals = np.array([f[k] for f in folds], float)
-            agg[k] = float(np.nanmean(vals))
-        n = np.array([f["n"] for f in folds], float)
-        agg["coverage"] = float(np.sum(n * np.array([f["coverage"] for f in folds])) / n.sum())
-        agg["coverage_std_over_folds"] = float(np.std([f["coverage"] for f in folds]))
-        if "kind" in folds[0]:
-            agg["kind"] = folds[0]["kind"]
-        agg["per_fold"] = folds
-        out[name] = agg
-    return out
-
-
-def _summarise_calibration(per_fold: list[dict]) -> dict:
-    out = {}
-    for name in per_fold[0]:
-        rows = []
-        for j, r in enumerate(per_fold[0][name]):
-            rows.append({"nominal": r["nominal"],
-                         "coverage": float(np.mean([f[name][j]["coverage"] for f in per_fold])),
-                         "mean_width": float(np.mean([f[name][j]["mean_width"] for f in per_fold]))})
-        out[name] = rows
-    return out
-
 
 # --- one fold of `assay explain` -------------------------------------------------------------
 def _explain_fold(rd: RunData, k: int, train, test, opts: dict) -> dict:
@@ -141,10 +41,12 @@ def _explain_fold(rd: RunData, k: int, train, test, opts: dict) -> dict:
     inputs_tr = rd.dataset.inputs.iloc[rows]
     inputs_te = rd.dataset.inputs.iloc[test]
     res = {"fold": k, "n_train": int(len(rows)), "n_test": int(len(test))}
+    st = Stages(prefix=f"  fold {k}: ", enabled=opts["fold_lines"])
     if rd.task_type == "regression":
-        u = regression_fold_uncertainty(rd.make_model, X_tr, y_tr, X_te, y_te, alpha=opts["alpha"],
-                                        n_inner=opts["n_inner"], seed=rd.seed,
-                                        quantile=opts["quantile"])
+        with st("uncertainty", f"{opts['n_inner']} inner folds, conformal and ensemble intervals"):
+            u = regression_fold_uncertainty(rd.make_model, X_tr, y_tr, X_te, y_te, alpha=opts["alpha"],
+                                            n_inner=opts["n_inner"], seed=rd.seed,
+                                            quantile=opts["quantile"])
         model = u["conformal"].full_model_
         y_pred = u["arrays"]["y_pred"]
         res["uncertainty"] = u["methods"]
@@ -158,25 +60,28 @@ def _explain_fold(rd: RunData, k: int, train, test, opts: dict) -> dict:
         splits = u["conformal"].splits_
         model_out_tr, model_out_te = model.predict(X_tr), y_pred
     else:
-        model = rd.make_model().fit(X_tr, y_tr)
-        p_raw = U.positive_proba(model, X_te)
-        cal = U.calibrated_classifier(rd.make_model(), method=opts["calibration_method"], cv=3)
-        cal.fit(X_tr, y_tr)
-        p_cal = U.positive_proba(cal, X_te)
+        with st("uncertainty", "fit, calibrated probabilities (3 inner folds)"):
+            model = rd.make_model().fit(X_tr, y_tr)
+            p_raw = U.positive_proba(model, X_te)
+            cal = U.calibrated_classifier(rd.make_model(), method=opts["calibration_method"], cv=3)
+            cal.fit(X_tr, y_tr)
+            p_cal = U.positive_proba(cal, X_te)
         res["calibration_cls"] = {"uncalibrated": U.classification_calibration_metrics(y_te, p_raw),
                                   "calibrated": U.classification_calibration_metrics(y_te, p_cal)}
         res["rows"] = pd.DataFrame({"id": rd.ids[test], "fold": k, "y_true": y_te,
                                     "proba": p_raw, "proba_calibrated": p_cal})
         skf = StratifiedKFold(3, shuffle=True, random_state=rd.seed)
         splits = list(skf.split(X_tr, y_tr))
-        oof = cross_val_predict(rd.make_model(), X_tr, y_tr, cv=splits, method="predict_proba")[:, -1]
+        with st("out-of-fold errors", "3 inner folds, for the domain threshold"):
+            oof = cross_val_predict(rd.make_model(), X_tr, y_tr, cv=splits, method="predict_proba")[:, -1]
         oof_err = np.abs(y_tr - oof)
         y_pred = p_raw
         model_out_tr, model_out_te = U.positive_proba(model, X_tr), p_raw
     # applicability domain
-    dm = DomainModel(n_neighbors=opts["n_neighbors"], error_quantile=opts["error_quantile"])
-    dm.fit(X_tr, inputs_tr, oof_error=oof_err, splits=splits)
-    dom = dm.assess(X_te, inputs_te)
+    with st("domain", "k-NN distance threshold learnt on inner folds"):
+        dm = DomainModel(n_neighbors=opts["n_neighbors"], error_quantile=opts["error_quantile"])
+        dm.fit(X_tr, inputs_tr, oof_error=oof_err, splits=splits)
+        dom = dm.assess(X_te, inputs_te)
     err = np.abs(y_te - y_pred)
     res["rows"]["distance"] = dom["distance"].to_numpy()
     res["rows"]["in_domain"] = dom["in_domain"].to_numpy()
@@ -194,24 +99,29 @@ def _explain_fold(rd: RunData, k: int, train, test, opts: dict) -> dict:
                      "spearman_distance_abs_error": U.spearman(dom["distance"], err),
                      "validation_curve": dm.threshold_info_["curve"]}
     # interpretability: SHAP, permutation importance, surrogate
-    shap_res = S.explain(model, X_te, rd.labels, rd.task_type, X_background=X_tr,
-                         max_rows=opts["shap_rows_per_fold"], seed=rd.seed + k)
+    with st("SHAP", f"{min(len(test), opts['shap_rows_per_fold'])} held-out rows"):
+        shap_res = S.explain(model, X_te, rd.labels, rd.task_type, X_background=X_tr,
+                             max_rows=opts["shap_rows_per_fold"], seed=rd.seed + k)
     res["shap"] = shap_res
     p = X_te.shape[1]
     cols = None
     if p > opts["max_perm_features"]:
         top = shap_res.mean_abs().index[: opts["max_perm_features"]]
         cols = [rd.labels.index(c) for c in top]
-    res["perm"] = permutation_importance_heldout(model, X_te, y_te, rd.labels, rd.task_type,
-                                                 n_repeats=opts["n_repeats"], columns=cols,
-                                                 seed=rd.seed + k, max_rows=opts["perm_rows"])
-    res["perm_groups"] = grouped_permutation_importance(model, X_te, y_te, rd.labels, rd.task_type,
-                                                        n_repeats=opts["n_repeats"], seed=rd.seed + k,
-                                                        max_rows=opts["perm_rows"])
-    sur = surrogate_fold(X_tr, model_out_tr, X_te, model_out_te, rd.labels, task_type=rd.task_type,
-                         max_depth=opts["surrogate_depth"], seed=rd.seed)
+    with st("permutation importance", f"{len(cols) if cols else p} features and the feature groups, "
+            f"{opts['n_repeats']} shuffle(s)"):
+        res["perm"] = permutation_importance_heldout(model, X_te, y_te, rd.labels, rd.task_type,
+                                                     n_repeats=opts["n_repeats"], columns=cols,
+                                                     seed=rd.seed + k, max_rows=opts["perm_rows"])
+        res["perm_groups"] = grouped_permutation_importance(model, X_te, y_te, rd.labels, rd.task_type,
+                                                            n_repeats=opts["n_repeats"], seed=rd.seed + k,
+                                                            max_rows=opts["perm_rows"])
+    with st("surrogate", f"depth-{opts['surrogate_depth']} tree and sparse linear model"):
+        sur = surrogate_fold(X_tr, model_out_tr, X_te, model_out_te, rd.labels, task_type=rd.task_type,
+                             max_depth=opts["surrogate_depth"], seed=rd.seed)
     res["surrogate"] = {"tree": sur["tree"], "linear": sur["linear"]}
     res["seconds"] = time.perf_counter() - t0
+    res["stage_seconds"] = st.seconds
     return res
 
 
@@ -241,24 +151,32 @@ def explain_run(run_dir, *, alpha: float = 0.1, n_inner: int = 5, shap_rows: int
     Returns the summary dict also written to ``trust/trust.json``.
     """
     t_start = time.perf_counter()
-    rd = RunData(run_dir, progress=progress)
+    stages = Stages(enabled=progress)
+    say(f"explain [bold]{Path(run_dir).name}[/]")
+    with stages("load", "the run's data, features and folds"):
+        rd = RunData(run_dir, progress=progress)
     out = rd.run_dir / "trust"
     out.mkdir(parents=True, exist_ok=True)
     opts = {"alpha": alpha, "n_inner": n_inner, "quantile": quantile, "n_neighbors": 5,
             "error_quantile": 0.8, "shap_rows_per_fold": max(1, shap_rows // len(rd.folds)),
             "max_perm_features": max_perm_features, "n_repeats": n_repeats, "perm_rows": perm_rows,
             "surrogate_depth": 3, "primary_method": "split normalized",
-            "calibration_method": "isotonic"}
-    say(f"explain [bold]{rd.run_dir.name}[/]: {rd.model_name} on {len(rd.folds)} folds")
+            "calibration_method": "isotonic", "fold_lines": progress and (n_jobs or rd.config.n_jobs) == 1}
+    say(f"  {rd.model_name} on {len(rd.folds)} folds of {len(rd.y)} rows, {len(rd.labels)} features")
     n_jobs = n_jobs or rd.config.n_jobs
     if n_jobs > 1:
+        say(f"  {len(rd.folds)} folds on {min(n_jobs, len(rd.folds))} processes: uncertainty, domain, "
+            "SHAP, permutation importance and surrogate per fold ...")
         folds = Parallel(n_jobs=min(n_jobs, len(rd.folds)))(
             delayed(_explain_fold)(rd, k, tr, te, opts) for k, (tr, te) in enumerate(rd.folds))
+        for f in folds:
+            stages.merge(f["stage_seconds"], label=f"fold {f['fold']} ({f['seconds']:.1f} s)")
     else:
         folds = []
         for k, (tr, te) in enumerate(rd.folds):
             folds.append(_explain_fold(rd, k, tr, te, opts))
-            say(f"  fold {k}: {folds[-1]['seconds']:.1f} s")
+            stages.merge(folds[-1]["stage_seconds"])
+            say(f"  fold {k} of {len(rd.folds)} done ({folds[-1]['seconds']:.1f} s)")
     rows = pd.concat([f["rows"] for f in folds], ignore_index=True)
     rows.to_parquet(out / "rows.parquet", index=False)
     common = {"run_id": rd.run_dir.name, "task": rd.dataset.name, "model": rd.model_name,
@@ -289,20 +207,22 @@ def explain_run(run_dir, *, alpha: float = 0.1, n_inner: int = 5, shap_rows: int
                            "shap: sum of mean |SHAP| of the group's features"}}
     write("importance.json", imp)
     write("importance_grouped.json", {**common, **imp["groups"]})
-    plots.shap_summary(shap_all, out / "shap_summary.png")
-    written.append("shap_summary.png")
-    for feat in list(mean_abs.index[:3]):
-        name = f"shap_dependence_{safe_name(feat)}.png"
-        plots.shap_dependence(shap_all, feat, out / name)
-        written.append(name)
-    plots.grouped_importance(perm_g, shap_groups, out / "importance_groups.png")
-    written.append("importance_groups.png")
+    with stages("importance plots", "SHAP summary, dependence of the top 3 features, groups"):
+        plots.shap_summary(shap_all, out / "shap_summary.png")
+        written.append("shap_summary.png")
+        for feat in list(mean_abs.index[:3]):
+            name = f"shap_dependence_{safe_name(feat)}.png"
+            plots.shap_dependence(shap_all, feat, out / name)
+            written.append(name)
+        plots.grouped_importance(perm_g, shap_groups, out / "importance_groups.png")
+        written.append("importance_groups.png")
 
     # surrogate: per-fold fidelity, and the rules of a surrogate fitted on all held-out predictions
     target = rows["y_pred"].to_numpy() if rd.task_type == "regression" else rows["proba"].to_numpy()
     pos = pd.Index(rd.ids).get_indexer(rows["id"])
-    tree = tree_surrogate(opts["surrogate_depth"], rd.seed).fit(rd.X[pos], target)
-    lin = sparse_linear_surrogate(rd.X[pos], target)
+    with stages("surrogate rules", "tree and sparse linear model on all held-out predictions"):
+        tree = tree_surrogate(opts["surrogate_depth"], rd.seed).fit(rd.X[pos], target)
+        lin = sparse_linear_surrogate(rd.X[pos], target)
     fid_key = "r2" if rd.task_type == "regression" else "agreement"
     sur = {**common, "fidelity_metric": fid_key,
            "note": "fidelity: how well the surrogate reproduces the model's predictions on held-out "
@@ -319,8 +239,8 @@ def explain_run(run_dir, *, alpha: float = 0.1, n_inner: int = 5, shap_rows: int
 
     # uncertainty
     if rd.task_type == "regression":
-        methods = _summarise_methods([f["uncertainty"] for f in folds])
-        cal = _summarise_calibration([f["calibration"] for f in folds])
+        methods = summarise_methods([f["uncertainty"] for f in folds])
+        cal = summarise_calibration([f["calibration"] for f in folds])
         write("uncertainty.json", {**common, "nominal": 1 - alpha, "primary_method": opts["primary_method"],
                                    "methods": methods, "calibration_curve": cal,
                                    "method_notes": {k: v for k, v in METHOD_NOTES.items() if k in methods},
@@ -363,17 +283,19 @@ def explain_run(run_dir, *, alpha: float = 0.1, n_inner: int = 5, shap_rows: int
         metric = "mae" if rd.task_type == "regression" else "brier"
         random_val = float(err.mean()) if rd.task_type == "regression" else float(
             np.mean((rows["proba"] - rows["y_true"]) ** 2))
-        dom["split_comparison"] = _loco_comparison(rd, random_val, metric)
+        with stages("LOCO comparison", "refit on leave-chemical-system-out folds"):
+            dom["split_comparison"] = _loco_comparison(rd, random_val, metric)
     write("domain.json", dom)
     plots.error_vs_distance(rows, [f["domain"]["threshold"] for f in folds], out / "error_vs_distance.png",
                             ylabel="|error|" if rd.task_type == "regression" else "|y - p|")
     written.append("error_vs_distance.png")
 
     if save_predictor:
-        build_predictor(rd, alpha=alpha, n_inner=n_inner, opts=opts)
+        with stages("predictor", "intervals and domain refitted on all rows, for assay predict"):
+            build_predictor(rd, alpha=alpha, n_inner=n_inner, opts=opts)
         written.append("predictor.joblib")
     summary = {**common, "seconds": time.perf_counter() - t_start, "files": written + ["trust.json", "rows.parquet"],
-               "options": {k: v for k, v in opts.items()}}
+               "options": {k: v for k, v in opts.items()}, "stage_seconds": stages.seconds}
     if rd.task_type == "regression":
         m = methods[opts["primary_method"]]
         summary["headline"] = {"method": opts["primary_method"], "nominal": 1 - alpha,
@@ -383,6 +305,7 @@ def explain_run(run_dir, *, alpha: float = 0.1, n_inner: int = 5, shap_rows: int
         summary["headline"] = {"brier_uncalibrated": cls["uncalibrated"]["brier"],
                                "brier_calibrated": cls["calibrated"]["brier"]}
     atomic_write_json(out / "trust.json", summary)
+    say(stages.summary(out, n_files=len(summary["files"])))
     return summary
 
 

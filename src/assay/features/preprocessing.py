@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.feature_selection import VarianceThreshold, mutual_info_classif, mutual_info_regression
 from sklearn.feature_selection._base import SelectorMixin
 from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 __all__ = ["make_scaler", "make_imputer", "make_variance_filter", "make_pca", "CorrelationFilter",
-           "RelevanceRedundancySelector", "InfToNaN", "SCALERS"]
+           "RelevanceRedundancySelector", "InfToNaN", "SCALERS", "FeatureWinsorizer", "with_winsorizer",
+           "winsorizer_log"]
 
 SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
 
@@ -198,3 +200,89 @@ class RelevanceRedundancySelector(SelectorMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.target_tags.required = True
         return tags
+
+
+class FeatureWinsorizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Clip each column to its training quantiles (winsorising), fitted inside each training fold.
+
+    One mistyped or extreme feature value (a rare element's tabulated property, an overflowing
+    featuriser) can dominate a distance- or gradient-based model; clipping at the training
+    fold's ``quantiles`` bounds its influence without dropping the row, and the test rows are
+    clipped at the *training* bounds only, so nothing is learnt from them. NaNs pass through.
+    ``n_clipped_`` counts the training values clipped per column (below, above).
+    """
+
+    def __init__(self, quantiles=(0.01, 0.99)):
+        self.quantiles = quantiles
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
+        lo_q, hi_q = _quantile_pair(self.quantiles)
+        empty = np.isnan(X).all(axis=0)
+        Z = np.where(empty, 0.0, X)  # all-NaN columns get no bounds (and no warning)
+        lo, hi = np.nanquantile(Z, [lo_q, hi_q], axis=0)
+        self.lower_ = np.where(empty, -np.inf, lo)
+        self.upper_ = np.where(empty, np.inf, hi)
+        self.n_clipped_ = self.count_clipped(X)
+        return self
+
+    def count_clipped(self, X) -> np.ndarray:
+        """(n_columns, 2) counts of values below / above the training bounds."""
+        check_is_fitted(self, "lower_")
+        X = np.asarray(X, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            return np.stack([(X < self.lower_).sum(axis=0), (X > self.upper_).sum(axis=0)], axis=1)
+
+    def transform(self, X):
+        check_is_fitted(self, "lower_")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        return np.clip(X, self.lower_, self.upper_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _quantile_pair(q) -> tuple[float, float]:
+    """0.01 -> (0.01, 0.99); (0.05, 0.9) stays; anything else is a named error."""
+    lo, hi = (q, 1 - q) if np.isscalar(q) else tuple(q)
+    if not 0 <= lo < hi <= 1:
+        raise ValueError(f"quantiles must be 0 <= low < high <= 1 (e.g. (0.01, 0.99)), not {q!r}")
+    return float(lo), float(hi)
+
+
+def with_winsorizer(est, q: float) -> Pipeline:
+    """``est`` with a FeatureWinsorizer(q, 1 - q) in front; a Pipeline keeps its step names, so
+    search spaces (``model__...``) and SHAP's split into preprocessing + model still apply."""
+    w = ("winsorize", FeatureWinsorizer(quantiles=(q, 1 - q)))
+    if isinstance(est, Pipeline):
+        return Pipeline([w, *est.steps], memory=est.memory)
+    return Pipeline([w, ("model", est)])
+
+
+def _find_winsorizer(est):
+    est = getattr(est, "regressor_", est)  # inside a TransformedTargetRegressor
+    if isinstance(est, Pipeline):
+        for _, step in est.steps:
+            if isinstance(step, FeatureWinsorizer):
+                return step
+    return None
+
+
+def winsorizer_log(est, X_train, X_test, names=None) -> dict | None:
+    """How many training / test values a fitted model's FeatureWinsorizer clipped, per column
+    (non-zero columns only) and in total; None when the model has no winsorizer."""
+    w = _find_winsorizer(est)
+    if w is None:
+        return None
+    tr, te = w.n_clipped_.sum(axis=1), w.count_clipped(X_test).sum(axis=1)
+    names = list(names) if names is not None else [f"x{j}" for j in range(len(tr))]
+    per = {names[j]: {"train": int(tr[j]), "test": int(te[j])} for j in np.flatnonzero(tr + te)}
+    Xtr, Xte = np.asarray(X_train, float), np.asarray(X_test, float)
+    with np.errstate(invalid="ignore"):
+        rows_tr = int(((Xtr < w.lower_) | (Xtr > w.upper_)).any(axis=1).sum())
+        rows_te = int(((Xte < w.lower_) | (Xte > w.upper_)).any(axis=1).sum())
+    return {"quantiles": list(_quantile_pair(w.quantiles)), "train_values": int(tr.sum()),
+            "test_values": int(te.sum()), "train_rows": rows_tr, "test_rows": rows_te,
+            "n_train": int(len(Xtr)), "n_test": int(len(Xte)), "per_feature": per}

@@ -22,6 +22,7 @@ from sklearn.compose import TransformedTargetRegressor
 from ..data.transforms import TARGET_TRANSFORMS
 
 from ..errors import PluginError
+from ..features.preprocessing import with_winsorizer
 from ..references import (entry_points, importable, is_reference, plain_params, qualified_name, resolve,
                           ship_by_value, source_sha256)
 from .zoo import ZOO, get_model_spec, make_model
@@ -40,12 +41,15 @@ class ModelEntry:
     source_sha256: str | None = None
     params: dict = field(default_factory=dict)  # a user estimator's get_params(deep=False)
     target_transform: tuple | None = None  # e.g. ("log10", shift): fitted on the transformed target
+    feature_clip: float | None = None  # winsorise features at (q, 1-q) training quantiles (non-baselines)
 
     def build(self, task_type: str, seed: int = 0, feature_names=None, threads: int = 1,
               **params) -> BaseEstimator:
         """A fresh, unfitted estimator (wrapped in the run's target transform, if any): the
         model is fitted on the transformed target and predicts in the target's own units."""
         est = self._build(task_type, seed, feature_names, threads, **params)
+        if self.feature_clip and not self.is_baseline:
+            est = with_winsorizer(est, self.feature_clip)
         if self.target_transform and task_type == "regression":
             name, shift = self.target_transform
             t = TARGET_TRANSFORMS[name](shift)

@@ -18,11 +18,13 @@ from . import evidence
 from .facts import ReportFacts
 from .html import CSS, data_uri, esc, figure, file_uri
 from .run_data import RunData
-from .sections import (SECTIONS, TITLES, beyond, checklist, data, declarations, interpretation,
-                       leaderboard, model_choice, outliers, problem, reproducibility, training)
+from .sections import (SECTIONS, TITLES, beyond, checklist, data, declarations, feature_distributions,
+                       interpretation, leaderboard, model_choice, outliers, problem, reproducibility,
+                       training)
 
 #: section id -> the function that adds it
-BUILDERS = {"problem": problem.build, "data": data.build, "model-choice": model_choice.build,
+BUILDERS = {"problem": problem.build,
+            "data": lambda b: (data.build(b), feature_distributions.build(b)), "model-choice": model_choice.build,
             "training": training.build, "interpretation": interpretation.build,
             "leaderboard": leaderboard.build, "checklist": checklist.build,
             "outliers": outliers.build, "beyond": beyond.build,

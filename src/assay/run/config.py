@@ -71,6 +71,7 @@ class RunConfig:
     threshold: str = "balanced_accuracy"  # "balanced_accuracy" | "none"
     target_transform: str = "none"  # "none" | "log10": models fit log10(y + shift), predict y
     target_shift: float = 0.0
+    clip_features: float | None = None  # winsorise features at (q, 1-q) training-fold quantiles
     # -- more splits run beside the main one (e.g. ["loco"]), and where to run -----------------
     extra_splits: list[str] = field(default_factory=list)
     cluster: str | None = None  # Dask scheduler address, e.g. "tcp://host:8786"
@@ -100,6 +101,9 @@ class RunConfig:
         if any(not 0 < f <= 1 for f in self.learning_curve_sizes):
             raise ConfigError("learning_curve_sizes are fractions in (0, 1]")
         self.extra_splits = list(self.extra_splits)
+        if self.clip_features is not None and not 0 < self.clip_features < 0.5:
+            raise ConfigError(f"clip_features is the lower quantile q of the (q, 1-q) clip, in (0, 0.5), "
+                              f"e.g. 0.01; not {self.clip_features!r}")
         if self.name is not None:
             check_run_name(self.name)
 
@@ -152,6 +156,8 @@ class RunConfig:
         d = {f.name: getattr(self, f.name) for f in fields(self)
              if f.name not in ("out_dir", "n_jobs", "name", "cluster", "threads", "data",
                                "structures_dir")}  # where the data lies: the content hash covers it
+        if d["clip_features"] is None:
+            del d["clip_features"]  # off: the ids of runs made before the option stay the same
         d["models"] = _describe_models(self.models)
         d["features"] = _describe_any(self.features)
         d["split"] = _describe_any(self.split)
@@ -355,7 +361,8 @@ _TYPES = {"task": (str,), "data": (str, list), "merge": (str,), "target": (str,)
           "controls": (list,), "control_models": (list,), "learning_curve": (bool,),
           "learning_curve_sizes": (list,), "learning_curve_models": (list,),
           "threshold": (str,), "extra_splits": (list,), "cluster": (str,),
-          "drop_invalid": (bool,), "target_transform": (str,), "target_shift": (int, float)}
+          "drop_invalid": (bool,), "target_transform": (str,), "target_shift": (int, float),
+          "clip_features": (int, float)}
 _MIN = {"n_folds": 2, "seed": 0, "n_jobs": 1, "threads": 1, "search_trials": 1,
         "search_inner_folds": 2}
 

@@ -19,6 +19,7 @@ from ..evaluation import metrics as M
 from ..evaluation.controls import scramble
 from ..evaluation.learning_curve import subsample
 from ..evaluation.search import choose_threshold, positive_proba, search_params
+from ..features.preprocessing import winsorizer_log
 from ..store.atomic import atomic_write_json
 from .records import FoldJob, FoldResult
 
@@ -74,6 +75,7 @@ def _fold(job: FoldJob) -> FoldResult:
     est.fit(X_train, y_train)
     fit_s = time.perf_counter() - t0
     X_test = X[test]
+    clip_log = winsorizer_log(est, X_train, X_test, job.feature_names)  # None unless clip_features
     pred = np.asarray(est.predict(X_test))
     proba = positive_proba(est, X_test) if clf else None
     scores = M.score(task_type, y[test], pred, proba)
@@ -96,7 +98,8 @@ def _fold(job: FoldJob) -> FoldResult:
     out = FoldResult(model=s.model, fold=s.fold, kind=s.kind, variant=s.variant, split=s.split,
                      fraction=s.fraction, scores=scores, train_scores=train_scores,
                      fit_seconds=fit_s, n_train=int(len(train)), n_test=int(len(test)),
-                     cleaning=clean_log, params=params, search=search_info, threshold=threshold)
+                     cleaning=clean_log, params=params, search=search_info, threshold=threshold,
+                     feature_clipping=clip_log)
     if s.keep_predictions:
         out.ids = [str(i) for i in job.test_ids]
         out.y_true = y[test].tolist()

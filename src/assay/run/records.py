@@ -82,6 +82,7 @@ class FoldResult:
     params: dict = field(default_factory=dict)
     search: dict | None = None
     threshold: dict | None = None
+    feature_clipping: dict | None = None  # FeatureWinsorizer counts, when the run clips features
     ids: list | None = None
     y_true: list | None = None
     y_pred: list | None = None
@@ -89,6 +90,8 @@ class FoldResult:
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        if self.feature_clipping is None:  # off: fold files as before the option
+            d.pop("feature_clipping")
         if self.ids is None:  # controls and curve points keep no predictions
             for k in ("ids", "y_true", "y_pred", "y_proba"):
                 d.pop(k)

@@ -112,6 +112,7 @@ def resolve_run(config: RunConfig, dataset: Dataset | None = None, progress: boo
         TARGET_TRANSFORMS[c.target_transform](c.target_shift).check(ds.y(), ids=list(ds.ids))
     for e in models.values():
         e.target_transform = None if c.target_transform == "none" else (c.target_transform, c.target_shift)
+        e.feature_clip = c.clip_features
         check_task_type(e, ds.task_type, c.seed)
     primary = c.primary_model or c.primary
     if primary not in models:

@@ -1,7 +1,10 @@
-"""Section 8, outliers worth a look: the largest errors (or most confident mistakes) with compositions."""
+"""Section 8, outliers worth a look: the largest errors (or most confident mistakes) with
+compositions, counterfactual edits of the worst few, and where in chemical space and in the
+periodic table the errors are."""
 from __future__ import annotations
 
 import re
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -9,7 +12,12 @@ import pandas as pd
 
 from pymatgen.core import Composition
 
-from ..html import Raw, esc, table
+from ...errors import AssayError
+from ...explanation.counterfactual import counterfactuals
+from ...explanation.predict import predict_frame
+from ..html import Raw, esc, fmt, table
+from ..matrix import memo
+from . import chemical_space, periodic_table
 
 if TYPE_CHECKING:
     from ..builder import ReportBuilder
@@ -68,7 +76,135 @@ def build(b: ReportBuilder) -> None:
             [[k, i, c, y, t, e] for k, i, c, y, t, e in zip(ext["kind"], ext["id"], ext["composition"],
                                                              ext["y_pred"], ext["y_true"], ext["error"])],
             ["", "id", "composition", "predicted", "measured", "error"], left=3))
-    b.add("outliers", "".join(parts), md)
+    worst = _worst(r)
+    cf_html, cf_md = memo(b, "counterfactuals", lambda: _counterfactuals(b, worst))
+    cs_html, cs_md = chemical_space.build(b)
+    pt_html, pt_md = periodic_table.build(b)
+    b.add("outliers", "".join(parts) + cf_html + cs_html + pt_html, md + cf_md + cs_md + pt_md)
+
+
+N_COUNTERFACTUALS = 3
+CF_SECONDS = 30.0  # the counterfactual search stops starting new rows after this
+
+
+def _worst(r) -> pd.DataFrame:
+    """The rows the model got most wrong: largest |error|, or most confident wrong class."""
+    p = r.preds().copy()
+    if r.is_classification:
+        wrong = p[p["y_true"].astype(int) != p["y_pred"].astype(int)].copy()
+        if wrong["y_proba"].notna().any():
+            wrong["badness"] = np.where(wrong["y_true"].astype(int) == 1, 1 - wrong["y_proba"], wrong["y_proba"])
+        else:
+            wrong["badness"] = 1.0
+        return wrong.sort_values("badness", ascending=False, kind="stable")
+    p["badness"] = (p["y_pred"] - p["y_true"]).abs()
+    return p.sort_values("badness", ascending=False, kind="stable")
+
+
+def _counterfactuals(b: ReportBuilder, worst: pd.DataFrame) -> tuple[str, list[str]]:
+    """``assay counterfactual`` for the worst few rows, with the run's refit model.
+
+    The refit model was trained on every row, this one included, so it may already predict the
+    measured value (it has learnt the row); then the search asks the other way round: the
+    smallest edits that take it back to the out-of-fold prediction, i.e. how narrow the island
+    the row makes is. Otherwise: the smallest edits after which it predicts the measured value.
+    """
+    r = b.run
+    head = "<h3>Counterfactuals: what would the model need to see?</h3>"
+    if r.dataset.get("input_type", "composition") != "composition":
+        return head + ("<p class=note>Counterfactual edits change a composition; this run was "
+                       "trained on structures, whose edits (substitutions inside a fixed lattice) "
+                       "the search does not make, so none are shown.</p>"), []
+    comp = r.inputs or {}
+    trust = (r.path / "trust" / "predictor.joblib").is_file()
+    t0 = time.perf_counter()
+    blocks, md, done = [], [], 0
+    for row in worst.head(N_COUNTERFACTUALS).itertuples():
+        formula = comp.get(str(row.id))
+        if not formula:
+            continue
+        if time.perf_counter() - t0 > CF_SECONDS:
+            blocks.append(f"<p class=note>Stopped after {done} materials (time budget "
+                          f"{CF_SECONDS:g} s for the report).</p>")
+            break
+        done += 1
+        refit = predict_frame(r.path, pd.Series([formula]), trust=False)[f"predicted {r.target}"].iloc[0]
+        measured, island = _want(r.is_classification, row.y_true, row.y_pred, refit)
+        name = (f"{esc(pretty_formula(formula))} <span class=note>(id {esc(row.id)}: measured "
+                f"{fmt(row.y_true)}, out-of-fold prediction {fmt(row.y_pred)}"
+                + (f", P(class 1) {fmt(row.y_proba)}" if r.is_classification and row.y_proba == row.y_proba else "")
+                + f"; the refit model predicts {_label(refit, r.is_classification)})</span>")
+        want = island or measured
+        goal = (f"back to the out-of-fold side ({_goal_text(island)}): the refit model has learnt this "
+                f"material, and these edits show how narrow that exception is" if island else
+                f"the measured side ({_goal_text(measured)})")
+        try:
+            res = counterfactuals(r.path, formula, want, max_edits=2, beam=6, n_results=3, trust=trust)
+        except AssayError as exc:
+            blocks.append(f"<p><b>{name}</b>: {esc(exc)}</p>")
+            continue
+        blocks.append(f"<p><b>{name}</b> — smallest edits predicted {goal}:</p>"
+                      + _cf_table(res["results"], r.target, r.is_classification))
+        blocks.extend(f"<p class=note>{esc(n)}</p>" for n in res["notes"])
+        first = res["results"].iloc[0]
+        md.append(f"{formula}: '{first['edits']}' makes the refit model predict {_goal_text(want)}"
+                  + (" (the out-of-fold side: the refit model learnt this row)." if island else "."))
+    if not blocks:
+        return "", []
+    intro = (f"<p>For the {done} worst-predicted materials, the smallest chemically sensible edits "
+             f"(a substitution by a similar element, or ±5–10 at.% of one component) that change "
+             f"the prediction of {esc(r.primary_model)} refitted on all rows (the model "
+             f"<code>assay predict</code> uses), by the search of <code>assay counterfactual RUN "
+             f"FORMULA --want …</code>. Where the refit model, which saw the material, already "
+             f"predicts the measured value, the search goes the other way: a measurement that a "
+             f"5 at.% edit undoes sits at a sharp boundary or is mislabelled, and its source is "
+             f"worth checking. ")
+    intro += ("Intervals, calibrated probabilities and domain flags come from the run's "
+              "<code>trust/predictor.joblib</code>.</p>" if trust else
+              "Run <code>assay explain</code> to add intervals (or calibrated probabilities) and "
+              "the applicability-domain flag to each edit.</p>")
+    return (head + intro + "".join(blocks) +
+            f"<p class=note>Searched in {time.perf_counter() - t0:.1f} s.</p>"), md
+
+
+def _want(is_clf: bool, y_true, y_oof, refit) -> tuple[str, str | None]:
+    """(the wish towards the measured value, the wish back to the out-of-fold side when the
+    refit model already reaches the measured one, else None), in ``--want`` syntax."""
+    if is_clf:
+        measured, oof = str(int(y_true)), str(int(y_oof))
+        try:
+            reached = float(refit) == float(y_true)
+        except (TypeError, ValueError):  # a text label (metal / nonmetal): the search names it
+            reached = False
+        return measured, (oof if reached else None)
+    up = y_oof > y_true
+    measured = f"{'<' if up else '>'}{y_true:.4g}"
+    mid = 0.5 * (y_true + y_oof)
+    reached = refit == refit and ((refit < mid) if up else (refit > mid))
+    return measured, (f"{'>' if up else '<'}{mid:.4g}" if reached else None)
+
+
+def _label(v, is_clf: bool) -> str:
+    try:
+        return str(int(float(v))) if is_clf else fmt(v)
+    except (TypeError, ValueError):
+        return esc(v)
+
+
+def _goal_text(want: str) -> str:
+    return f"class {want}" if want[0] not in "<>" else want
+
+
+def _cf_table(res: pd.DataFrame, target: str, is_clf: bool) -> str:
+    keep = ["edits", "input", f"predicted {target}", "probability", "probability (calibrated)",
+            "lower 90%", "upper 90%", "domain", "note"]
+    res = res.copy()
+    if is_clf:
+        res[f"predicted {target}"] = [str(v if not isinstance(v, float) else int(v)) for v in res[f"predicted {target}"]]
+    cols = [c for c in keep if c in res.columns and not (res[c].astype(str) == "").all()]
+    rows = [[Raw(f'<span class=comp>{esc(v)}</span>') if c == "input" else v for c, v in zip(cols, vals)]
+            for vals in res[cols].itertuples(index=False)]
+    return table(rows, cols, left=2)
 
 
 def pretty_formula(text, max_elements: int = 12) -> str:
