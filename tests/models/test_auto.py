@@ -1,6 +1,7 @@
 """``auto``: a (feature subset, model) chosen by inner CV on the training rows only, within a budget."""
 import json
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from assay import Experiment, recipe_config
 from assay.models.auto import AutoClassifier, AutoRegressor, feature_subsets
 from assay.models.zoo import make_model
+from assay.report.run_data import RunData
+from assay.report.sections.model_choice import _selection_table
 from assay.run.config import RunConfig
 
 
@@ -136,6 +139,9 @@ def test_a_run_records_the_choice_per_fold(tmp_path):
         assert sel["name"] == "ridge" and {c["candidate"] for c in sel["candidates"]} == {"mean", "ridge"}
     assert "selection" not in (json.loads(next((res.path / "folds" / "dummy").glob("fold_*.json")).read_text())
                                .get("search") or {})
+    html, md = _selection_table(SimpleNamespace(run=RunData(res.path)))  # the report's model-choice table
+    assert "What the primary model chose in each fold" in html and len(md) == 3
+    assert md[0].startswith("Fold 0: ridge chosen (inner mae")
 
 
 def _tiny_auto(task_type, seed):
