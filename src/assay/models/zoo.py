@@ -35,6 +35,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 
+from .auto import AutoClassifier, AutoRegressor
 from .delta import DeltaRegressor, _default_learner
 from .estimators import CalibratedSVC, ClipToTrainingRange
 from .gated import ZeroGatedRegressor
@@ -176,6 +177,19 @@ def _delta(task_type, seed, n_jobs):
     return DeltaRegressor(model=_default_learner(seed))
 
 
+# --- chosen inside each training fold -------------------------------------------------------------
+#: Candidates of ``auto``, cheap first (``budget_s`` stops the expensive ones, never these first two).
+AUTO_MODELS = ("ridge", "knn", "lgbm", "et")
+AUTO_SUBSETS = ("all", "composition", "no-fractions", "fractions")
+
+
+def _auto(task_type, seed, n_jobs):
+    models = [("logistic" if m == "ridge" and _is_clf(task_type) else m, make_model(m, task_type, seed=seed))
+              for m in AUTO_MODELS]
+    cls = AutoClassifier if _is_clf(task_type) else AutoRegressor
+    return cls(models=models, subsets=AUTO_SUBSETS, random_state=seed)
+
+
 # --- stacking -----------------------------------------------------------------------------------
 #: Members of plain ``stack``: diverse and cheap enough for the 30-minute ``--models all`` budget.
 DEFAULT_STACK = ("ridge", "knn", "et", "lgbm")
@@ -255,6 +269,9 @@ ZOO: dict[str, ModelSpec] = {
                        "on the residual; for presets with a chgnet block", _delta,
                        {"model__learning_rate": ("log", 0.005, 0.05), "model__num_leaves": ("int", 31, 255),
                         "model__colsample_bytree": ("float", 0.1, 0.8)}),
+    "auto": ModelSpec("auto", "ensemble",
+                      f"Chosen inside each training fold: {', '.join(AUTO_MODELS)} on each feature subset "
+                      f"({', '.join(AUTO_SUBSETS)}) scored by 3-fold inner CV, the best refitted", _auto, {}),
     "stack": ModelSpec("stack", "ensemble",
                          f"Stacking of {', '.join(DEFAULT_STACK)} (3-fold out-of-fold predictions, "
                          "linear final model); any mix: stack:rf+lgbm+knn", _stack_of(DEFAULT_STACK), {}),

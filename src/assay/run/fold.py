@@ -74,6 +74,9 @@ def _fold(job: FoldJob) -> FoldResult:
     est = entry.build(task_type, seed, feature_names=job.feature_names, threads=job.threads, **params)
     est.fit(X_train, y_train)
     fit_s = time.perf_counter() - t0
+    chosen = _selection(est)
+    if chosen is not None:  # a model chosen inside the training fold (``auto``): which, and why
+        search_info = {**(search_info or {}), "selection": chosen}
     X_test = X[test]
     clip_log = winsorizer_log(est, X_train, X_test, job.feature_names)  # None unless clip_features
     pred = np.asarray(est.predict(X_test))
@@ -83,8 +86,9 @@ def _fold(job: FoldJob) -> FoldResult:
     train_scores = M.score(task_type, y_train, est.predict(X_train), tr_proba)
     threshold = None
     if s.threshold and clf and proba is not None:
-        threshold = choose_threshold(entry, task_type, params, X_train, y_train, seed,
-                                     feature_names=job.feature_names)
+        own = getattr(est, "threshold_", None)  # ``auto``: chosen on its selection's inner predictions
+        threshold = dict(own) if isinstance(own, dict) and "threshold" in own else choose_threshold(
+            entry, task_type, params, X_train, y_train, seed, feature_names=job.feature_names)
         if threshold is not None:
             # The threshold, chosen inside the training fold, is part of the model: its hard labels
             # (what Matbench scores as 'rocauc') are the tuned ones. The 0.5-threshold figures stay.
@@ -107,3 +111,9 @@ def _fold(job: FoldJob) -> FoldResult:
         out.y_proba = None if proba is None else proba.tolist()
     atomic_write_json(s.path, out.to_dict())
     return out
+
+
+def _selection(est) -> dict | None:
+    """The fitted model's own choice of candidate (``chosen_``, e.g. ``auto``), if it made one."""
+    chosen = getattr(getattr(est, "regressor_", est), "chosen_", None)  # inside a target transform
+    return dict(chosen) if isinstance(chosen, dict) else None

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from ..data.tasks import get_task
 from .config import RunConfig
 
-__all__ = ["Recipe", "RECIPES", "BUDGETS", "recipe_config"]
+__all__ = ["Recipe", "RECIPES", "BUDGETS", "GENERIC_MODELS", "recipe_config"]
 
 BUDGETS = ("fast", "default", "best")
+#: A task without a recipe: baselines beside ``auto``, which chooses (feature subset, model) by
+#: cross-validation inside each outer training fold and records its choice per fold.
+GENERIC_MODELS = ("dummy", "rf", "auto")
 
 
 @dataclass(frozen=True)
@@ -69,10 +72,13 @@ def recipe_config(task: str, budget: str = "default", **overrides):
         raise ValueError(f"budget must be one of {BUDGETS}, not {budget!r}")
     name = get_task(task).name
     r = RECIPES.get(name)
-    if r is None:  # no tuned recipe: the generic defaults, with a search at the higher budget
-        cfg = dict(task=name)
-        if budget == "best":
-            cfg.update(search="tpe", search_trials=20)
+    if r is None:  # no tuned recipe: the generic default chooses its model inside each training fold
+        cfg = dict(task=name, models=list(GENERIC_MODELS), primary_model="auto")
+        if budget == "fast":
+            cfg.update(models=["dummy", "rf", "lgbm"], primary_model="lgbm")
+        if budget == "best":  # a TPE-tuned LightGBM beside it, as evidence; auto stays the primary
+            cfg.update(models=["dummy", "rf", "lgbm", "auto"], search="tpe", search_trials=20,
+                       search_models=["lgbm"])
         cfg.update(overrides)
         return RunConfig(**cfg)
     features, model = r.features, r.model

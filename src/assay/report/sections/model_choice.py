@@ -49,6 +49,9 @@ def build(b: ReportBuilder) -> None:
     just = _justification(b, baselines, controls)
     parts.append("<h3>Why this model: the evidence</h3><ul>" + "".join(f"<li>{j}</li>" for j in just) + "</ul>")
     md += [_strip(j) for j in just]
+    sel_html, sel_md = _selection_table(b)  # a primary that chooses its model per fold (auto)
+    parts.append(sel_html)
+    md += sel_md
     paired = b.paired
     if paired:
         rows = []
@@ -197,3 +200,28 @@ def _justification(b, baselines: set[str], controls: dict) -> list[str]:
 
 def _strip(html_text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+
+
+def _selection_table(b) -> tuple[str, list[str]]:
+    """Which candidate a self-choosing primary model (``auto``) took in each outer fold, with the
+    inner-CV score of every candidate (from the fold results; empty when it chose nothing)."""
+    r = b.run
+    rows, md, last = [], [], {}
+    for f in sorted((f for f in r.folder.fold_results("main") if f.model == r.primary_model), key=lambda f: f.fold):
+        sel = (f.search or {}).get("selection")
+        if not sel:
+            continue
+        last = sel
+        ok = [c for c in sel.get("candidates", []) if c.get("state") == "complete"]
+        ok.sort(key=lambda c: c["score"], reverse=bool(sel.get("higher_is_better")))
+        every = "; ".join(f"{c['candidate']} {fmt(c['score'])}" for c in ok)
+        rows.append([f.fold, sel["name"], fmt(sel.get("score")), every, ", ".join(sel.get("skipped") or []) or "–"])
+        md.append(f"Fold {f.fold}: {sel['name']} chosen (inner {sel.get('metric')} {fmt(sel.get('score'))}); {every}.")
+    if not rows:
+        return "", []
+    metric = last.get("metric")
+    return ("<h3>What the primary model chose in each fold</h3>" + table(
+        rows, ["fold", "chosen", f"inner {metric}", "every candidate, best first", "skipped (time budget)"], left=2)
+        + f"<p class=note><b>{esc(r.primary_model)}</b> scores each candidate (feature subset, model) by "
+          f"{last.get('inner_folds')}-fold cross-validation on the outer training fold only, refits the best on "
+          f"it, and is then scored once on the outer test fold.</p>"), md
