@@ -35,7 +35,7 @@ from joblib import Parallel, delayed
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from ..ui import progress_bar, say
+from ..ui import say
 from .base import BatchResult, Featurizer
 from .chgnet_physics import _release_memory, torch_threads
 from .pretrained import MODEL_VERSION, load_chgnet, require_chgnet
@@ -109,22 +109,19 @@ class PotentialLayers(Featurizer):
         n_jobs = max(1, min(int(n_jobs), len(starts))) if n_jobs and n_jobs > 0 else 1
         t0 = time.perf_counter()
         show = len(structures) >= PROGRESS_ABOVE
-        with progress_bar(show, f"{self.prefix} ({n_jobs} process{'es' * (n_jobs > 1)})",
-                          total=len(structures)) as tick:
-            if n_jobs == 1:
-                parts = []
-                for i in starts:
-                    parts.append(_chunks(self, structures[i:i + self.chunk], i, threads))
-                    tick(len(structures[i:i + self.chunk]))
-            else:
-                # Contiguous groups of whole chunks, a few per process: each worker loads the potential
-                # once per group, and the batches are the same as with one process.
-                groups = _groups(starts, 4 * n_jobs)
-                parts = []
-                runner = Parallel(n_jobs=n_jobs, return_as="generator")
-                for p in runner(delayed(_group)(self, structures, g, threads) for g in groups):
-                    parts.append(p)
-                    tick(len(p[0]))
+        tick = _progress(show, f"{self.prefix} ({n_jobs} process{'es' * (n_jobs > 1)})", len(structures))
+        parts = []
+        if n_jobs == 1:
+            for i in starts:
+                parts.append(_chunks(self, structures[i:i + self.chunk], i, threads))
+                tick(len(parts[-1][0]))
+        else:
+            # Contiguous groups of whole chunks, a few per process: each worker loads the potential
+            # once, and the batches are the same as with one process.
+            runner = Parallel(n_jobs=n_jobs, return_as="generator")
+            for p in runner(delayed(_group)(self, structures, g, threads) for g in _groups(starts, 4 * n_jobs)):
+                parts.append(p)
+                tick(len(p[0]))
         X = np.vstack([p[0] for p in parts]) if parts else np.empty((0, len(self.feature_labels())))
         errors = {k: v for p in parts for k, v in p[1].items()}
         notes = [n for p in parts for n in p[2]]
@@ -156,6 +153,23 @@ class PotentialLayers(Featurizer):
             for s_i, st in enumerate(self.stats):
                 out[:, k, s_i] = fns[st](axis=0)
         return out.ravel(), notes
+
+
+def _progress(show: bool, what: str, total: int):
+    """tick(n): a log line with the count, structures/s and an ETA at most every 10% of the input
+    (plain lines, not a live bar: the pipeline may already be drawing one)."""
+    state = {"done": 0, "next": 0, "t0": time.perf_counter()}
+
+    def tick(n):
+        state["done"] += n
+        if not show or (state["done"] < state["next"] and state["done"] < total):
+            return
+        state["next"] = state["done"] + max(1, total // 10)
+        dt = time.perf_counter() - state["t0"]
+        rate = state["done"] / max(dt, 1e-9)
+        say(f"{what}: {state['done']}/{total} structures, {dt:.0f} s, {rate:.1f} structures/s, "
+            f"ETA {(total - state['done']) / max(rate, 1e-9):.0f} s")
+    return tick
 
 
 def _groups(starts: list[int], k: int) -> list[list[int]]:

@@ -38,7 +38,8 @@ class ReducedModel(MetaEstimatorMixin, BaseEstimator):
         return Ridge() if self.model is None else self.model
 
     def fit(self, X, y):
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite="allow-nan", y_numeric=False)
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite=self._finite(), multi_output=True,
+                             y_numeric=get_tags(self._model()).estimator_type == "regressor")
         names = self.feature_names if self.feature_names is not None else getattr(self, "feature_names_in_", None)
         red = clone(self._reducer())
         if names is not None and "feature_names" in red.get_params(deep=False):
@@ -55,22 +56,29 @@ class ReducedModel(MetaEstimatorMixin, BaseEstimator):
 
     def _reduced(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite=self._finite(), reset=False)
         return self.reducer_.transform(X)
 
+    def _finite(self):
+        return "allow-nan" if get_tags(self).input_tags.allow_nan else True
+
     def predict(self, X):
-        return self.model_.predict(self._reduced(X))
+        Xr = self._reduced(X)
+        return self.model_.predict(Xr)
 
     @available_if(_model_has("predict_proba"))
     def predict_proba(self, X):
-        return self.model_.predict_proba(self._reduced(X))
+        Xr = self._reduced(X)
+        return self.model_.predict_proba(Xr)
 
     @available_if(_model_has("decision_function"))
     def decision_function(self, X):
-        return self.model_.decision_function(self._reduced(X))
+        Xr = self._reduced(X)
+        return self.model_.decision_function(Xr)
 
     def score(self, X, y, sample_weight=None):
-        return self.model_.score(self._reduced(X), y, sample_weight=sample_weight)
+        Xr = self._reduced(X)
+        return self.model_.score(Xr, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -297,7 +297,9 @@ def available_models(task_type: str | None = None) -> list[str]:
     for name, spec in ZOO.items():
         if name == "logistic" and task_type not in (None, "classification"):
             continue
-        if name in ("delta", "gated", "delta-pca") and task_type == "classification":
+        if name in _REDUCED:  # opt-in by name: without potential-layer columns they equal lgbm / delta
+            continue
+        if name in ("delta", "gated") and task_type == "classification":
             continue
         if spec.requires and importlib.util.find_spec(spec.requires) is None:
             continue
