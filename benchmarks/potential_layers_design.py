@@ -54,8 +54,10 @@ def main():
     ap.add_argument("--potentials", default="chgnet,sevennet")
     ap.add_argument("--base", default="structure-sites")
     ap.add_argument("--skip-base", action="store_true")
+    ap.add_argument("--data", default="/work/shared/data/matbench")
     a = ap.parse_args()
-    task = load_task(a.task, allow_download=False, progress=False)
+    path = Path(a.data) / f"matbench_{a.task}.json.gz"
+    task = load_task(a.task, path if path.is_file() else None, allow_download=False, progress=False)
     s = task.inputs
     y_all = np.asarray(task.target, dtype=float)
     rows = design_rows(task, a.sample)

@@ -179,3 +179,18 @@ def test_lgbm_pca_zoo_entry_uses_the_labels():
     d = make_model("delta-pca", "regression", seed=0, feature_names=list(X.columns), model__model__n_estimators=20)
     d.fit(X.to_numpy(), y)
     assert "Fe" in d.model_.feature_names and "chgnet-layers pc1" in d.model_.feature_names
+
+
+def _omp_threads():
+    import os
+
+    return os.environ.get("OMP_NUM_THREADS")
+
+
+def test_feature_workers_start_with_capped_thread_pools():
+    from joblib import Parallel, delayed
+
+    from assay.features.pipeline import _capped_workers
+
+    with _capped_workers(3):
+        assert Parallel(n_jobs=2)(delayed(_omp_threads)() for _ in range(2)) == ["3", "3"]
