@@ -10,7 +10,8 @@ torch thread per process. ``1 process`` is timed after the model is loaded (the 
 own column); ``2 processes cold`` includes starting the workers and loading the model in each,
 ``2 processes warm`` is a second pass on the same (reused) workers. Wall-clock times: on a shared
 machine they include the neighbours' load, so the row records the 1-minute load average.
-Writes benchmarks/results/throughput.csv and throughput.md.
+Keep ``n`` >= 128: the layer featurisers split work by chunks of 64 structures, and fewer chunks
+than processes means fewer processes. Writes benchmarks/results/throughput.csv and throughput.md.
 """
 from __future__ import annotations
 
