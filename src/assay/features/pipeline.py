@@ -8,12 +8,15 @@ can be pinned down); callables and precomputed tables are not cached.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from joblib import parallel_config
+from joblib.parallel import get_active_backend
 from matminer.featurizers.base import BaseFeaturizer
 
 from ..ui import progress_bar
@@ -191,13 +194,24 @@ def _dedupe(parts: list) -> list:
 
 
 # --- computing ---------------------------------------------------------------------------------
+def _capped_workers(threads):
+    """Loky workers whose OpenMP/MKL/OpenBLAS pools are ``threads`` wide from the start (the
+    variables are set before the worker imports torch or numpy). Without it, loky sizes them to
+    cores / n_jobs: 8 threads per worker on a 16-core machine, spinning against each other and
+    everything else before a featuriser could lower them. Another backend (dask) is left alone."""
+    if type(get_active_backend()[0]).__name__ != "LokyBackend":
+        return contextlib.nullcontext()
+    return parallel_config(backend="loky", inner_max_num_threads=max(1, int(threads or 1)))
+
+
 def _compute_block(fz: Featurizer, inp: _Inputs, n_jobs: int, threads: int, store, input_hash):
     """One featuriser, read from the cache when its inputs and parameters were seen before."""
     items = inp.items_for(fz)
 
     def run():
         labels = fz.feature_labels()
-        res = call_batch(fz, items, n_jobs, threads)
+        with _capped_workers(threads):
+            res = call_batch(fz, items, n_jobs, threads)
         X = np.asarray(res.X, dtype=float)
         if X.shape != (len(inp.values), len(labels)) or len(res.errors) != len(inp.values):
             raise ValueError(f"{describe_features(fz)}.featurize_batch returned {X.shape} values and "

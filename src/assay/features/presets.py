@@ -9,6 +9,7 @@ from typing import Callable
 
 from . import composition as C
 from .embeddings import EMBEDDINGS, ElementEmbedding
+from .potential_layers import ChgnetLayers, SevennetLayers
 from .pretrained import CHGNetFeatures
 from .sites import SiteRoleProperties
 from .structure import StructureFeatures
@@ -87,6 +88,16 @@ _PRESETS: dict[str, tuple[str, str, Callable[[], list]]] = {
     "chgnet-physics": ("structure", "chgnet + physics computed with the potential: Gamma-point frequencies "
                        "(finite differences) and Birch-Murnaghan bulk modulus (267; needs assay[pretrained])",
                        lambda: _chgnet(physics=True)),
+    "chgnet-layers": ("structure", "CHGNet 0.3.0's four atom-convolution outputs, each 64 channels averaged over the "
+                      "cell (256; needs assay[pretrained]); reduce them in the folds: model 'lgbm-pca'",
+                      lambda: [ChgnetLayers(("cell",))]),
+    "chgnet-layers-sites": ("structure", "CHGNet's four atom-convolution outputs averaged per site role (A, B, "
+                            "anion; 768; needs assay[pretrained]): for fixed prototypes such as perovskites",
+                            lambda: [ChgnetLayers(("roles",))]),
+    "sevennet-layers": ("structure", "SevenNet-0's five interaction blocks, 128 invariant channels each, averaged "
+                        "over the cell (640; needs assay[sevennet], GPL)", lambda: [SevennetLayers(("cell",))]),
+    "sevennet-layers-sites": ("structure", "SevenNet-0's five interaction blocks averaged per site role (1,920; "
+                              "needs assay[sevennet], GPL)", lambda: [SevennetLayers(("roles",))]),
     "structure+chgnet": ("structure", "structure-fast + chgnet-physics (needs assay[pretrained])",
                          lambda: _comp_fast() + [StructureFeatures()] + _chgnet(physics=True)),
 }

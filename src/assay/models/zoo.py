@@ -40,6 +40,7 @@ from .delta import DeltaRegressor, _default_learner
 from .estimators import CalibratedSVC, ClipToTrainingRange
 from .gated import ZeroGatedRegressor
 from .mlp import TorchMLPClassifier, TorchMLPRegressor
+from .reduced import LAYER_PREFIXES, BlockPCA, ReducedModel
 
 __all__ = ["ModelSpec", "ZOO", "DEFAULT_MODELS", "DEFAULT_STACK", "available_models", "get_model_spec",
            "make_model", "CalibratedSVC", "ClipToTrainingRange"]
@@ -190,6 +191,30 @@ def _auto(task_type, seed, n_jobs):
     return cls(models=models, subsets=AUTO_SUBSETS, random_state=seed)
 
 
+# --- potential-layer embeddings reduced inside the fold (features.potential_layers) -------------------
+def _reduced_of(inner):
+    def build(task_type, seed, n_jobs):
+        return ReducedModel(BlockPCA(LAYER_PREFIXES, n_components=16), inner(task_type, seed, n_jobs))
+    return build
+
+
+def _lgbm_space(prefix):
+    return {prefix + k: v for k, v in {"n_estimators": ("int", 200, 2000), "learning_rate": ("log", 0.01, 0.2),
+                                       "num_leaves": ("int", 8, 128), "colsample_bytree": ("float", 0.2, 1.0),
+                                       "min_child_samples": ("int", 3, 50)}.items()}
+
+
+_REDUCED = {
+    "lgbm-pca": ModelSpec("lgbm-pca", "boosting", "LightGBM after each potential-layer block (chgnet-layers, "
+                          "sevennet-layers) is reduced to 16 principal components, fitted on the training rows; "
+                          "other columns pass through", _reduced_of(_lgbm),
+                          {"reducer__n_components": ("cat", [8, 16, 32]), **_lgbm_space("model__")}),
+    "delta-pca": ModelSpec("delta-pca", "ensemble", "delta, after each potential-layer block is reduced to 16 "
+                           "principal components (fitted on the training rows)", _reduced_of(_delta),
+                           {"reducer__n_components": ("cat", [8, 16, 32])}),
+}
+
+
 # --- stacking -----------------------------------------------------------------------------------
 #: Members of plain ``stack``: diverse and cheap enough for the 30-minute ``--models all`` budget.
 DEFAULT_STACK = ("ridge", "knn", "et", "lgbm")
@@ -275,6 +300,7 @@ ZOO: dict[str, ModelSpec] = {
     "stack": ModelSpec("stack", "ensemble",
                          f"Stacking of {', '.join(DEFAULT_STACK)} (3-fold out-of-fold predictions, "
                          "linear final model); any mix: stack:rf+lgbm+knn", _stack_of(DEFAULT_STACK), {}),
+    **_REDUCED,
 }
 
 #: Models a plain ``assay run`` fits: a baseline, the classic reference and a strong learner.
@@ -287,6 +313,8 @@ def available_models(task_type: str | None = None) -> list[str]:
     out = []
     for name, spec in ZOO.items():
         if name == "logistic" and task_type not in (None, "classification"):
+            continue
+        if name in _REDUCED:  # opt-in by name: without potential-layer columns they equal lgbm / delta
             continue
         if name in ("delta", "gated") and task_type == "classification":
             continue
