@@ -96,7 +96,7 @@ def tuned_threshold(variant, names, X, y, seed: int = 0) -> dict:
             "inner_mae_at_0.5": maes[int(np.argmin(np.abs(THRESHOLDS - 0.5)))]}
 
 
-def run_cell(task, variant, k, X, y, task_type, names, frac, train, test) -> dict:
+def run_cell(task, variant, k, X, y, task_type, names, frac, train, test, tune: bool = True) -> dict:
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
     from assay.evaluation.search import choose_threshold, positive_proba
@@ -111,9 +111,12 @@ def run_cell(task, variant, k, X, y, task_type, names, frac, train, test) -> dic
         pred = est.predict(Xs[test])
         out["fit_cpu_s"] = time.process_time() - t0
         out["mae"] = float(np.mean(np.abs(pred - y[test])))
+        p, r = _gate_parts(est, Xs[test])  # kept to score any fixed threshold afterwards
+        out["test_p"], out["test_r"] = np.round(p, 5).tolist(), np.round(r, 5).tolist()
+        if not tune:
+            return out
         t1 = time.process_time()
         thr = tuned_threshold(variant, feats, Xs[train], y[train])
-        p, r = _gate_parts(est, Xs[test])
         out["mae_tuned"] = float(np.mean(np.abs(np.where(p >= thr["threshold"], r, 0.0) - y[test])))
         out.update({f"tune_{a}": b for a, b in thr.items()}, tune_cpu_s=time.process_time() - t1)
     else:
@@ -143,11 +146,14 @@ def report(cells: Path) -> None:
     for (task, variant), g in df.groupby(["task", "variant"], sort=False):
         tt = "regression" if "mae" in g and g["mae"].notna().all() else "classification"
         for key, label in METRICS[tt]:
+            if key not in g or g[key].isna().any():
+                continue
             v = g[key].to_numpy(float)
             out.append({"task": task, "variant": variant, "metric": label, "n_folds": len(v),
                         "mean": v.mean(), "std": v.std(ddof=0), "sem": v.std(ddof=0) / np.sqrt(len(v)),
                         "per_fold": " ".join(f"{x:.4f}" for x in v),
-                        "cpu_s_per_fold": float((g["fit_cpu_s"] + g.get("tune_cpu_s", 0)).mean())})
+                        "cpu_s_per_fold": float((g["fit_cpu_s"] + (g["tune_cpu_s"].fillna(0) if "tune_cpu_s" in g
+                                                                   else 0)).mean())})
     res = pd.DataFrame(out)
     res.to_csv(RESULTS / "design_neighbours.csv", index=False)
     lines = ["# Chemical-neighbourhood features and gate threshold, design folds", "",
@@ -169,6 +175,7 @@ def main(argv=None) -> None:
     ap.add_argument("--folds", default="0,1,2,3,4")
     ap.add_argument("--cells", type=Path, default=Path("/tmp/design_neighbours_cells"))
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--no-tune", action="store_true", help="expt_gap: skip the inner search of the gate threshold")
     a = ap.parse_args(argv)
     a.cells.mkdir(parents=True, exist_ok=True)
     if not a.report_only:
@@ -181,7 +188,7 @@ def main(argv=None) -> None:
                     path = a.cells / f"{task}__{variant.replace('+', 'plus')}__{k}.json"
                     if path.exists():
                         continue
-                    cell = run_cell(task, variant, k, X, y, task_type, names, frac, *folds[k])
+                    cell = run_cell(task, variant, k, X, y, task_type, names, frac, *folds[k], tune=not a.no_tune)
                     path.write_text(json.dumps(cell))
                     print(json.dumps(cell), flush=True)
     report(a.cells)
