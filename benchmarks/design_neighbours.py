@@ -145,6 +145,7 @@ def report(cells: Path) -> None:
     out = []
     for (task, variant), g in df.groupby(["task", "variant"], sort=False):
         tt = "regression" if "mae" in g and g["mae"].notna().all() else "classification"
+        thr_key = "tune_threshold" if tt == "regression" else "threshold"
         for key, label in METRICS[tt]:
             if key not in g or g[key].isna().any():
                 continue
@@ -152,6 +153,8 @@ def report(cells: Path) -> None:
             out.append({"task": task, "variant": variant, "metric": label, "n_folds": len(v),
                         "mean": v.mean(), "std": v.std(ddof=0), "sem": v.std(ddof=0) / np.sqrt(len(v)),
                         "per_fold": " ".join(f"{x:.4f}" for x in v),
+                        "thresholds": " ".join(f"{x:.2f}" for x in g[thr_key]) if thr_key in g and
+                        key in ("mae_tuned", "balanced_accuracy") else "",
                         "cpu_s_per_fold": float((g["fit_cpu_s"] + (g["tune_cpu_s"].fillna(0) if "tune_cpu_s" in g
                                                                    else 0)).mean())})
     res = pd.DataFrame(out)
@@ -160,10 +163,25 @@ def report(cells: Path) -> None:
              "Design folds: KFold(5, shuffle, seed 0) (stratified for classes) inside the training rows of official "
              "Matbench fold 0; no official test row used. Mean and std (ddof=0) over the 5 design folds; sem = "
              "std/sqrt(5). CPU s per fold: fit (+ inner threshold search), single thread, on a shared 2-core box.",
-             "", "| task | variant | metric | mean | std | sem | per fold | CPU s/fold |", "|---|---|---|---|---|---|---|---|"]
+             "", "| task | variant | metric | mean | std | sem | per fold | thresholds chosen | CPU s/fold |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in out:
         lines.append(f"| {r['task']} | {r['variant']} | {r['metric']} | {r['mean']:.4f} | {r['std']:.4f} | "
-                     f"{r['sem']:.4f} | {r['per_fold']} | {r['cpu_s_per_fold']:.0f} |")
+                     f"{r['sem']:.4f} | {r['per_fold']} | {r['thresholds']} | "
+                     f"{r['cpu_s_per_fold']:.0f} |")
+    lines += ["", "Paired differences over the same design folds (variant minus baseline; negative MAE = better):", ""]
+    for task, g in df.groupby("task", sort=False):
+        base = g[g["variant"] == VARIANTS[task][0]].set_index("fold")
+        pairs = [("mae_tuned", base, "threshold tuned for MAE vs 0.5")] if "mae_tuned" in g else []
+        for v in VARIANTS[task][1:]:
+            key = "mae" if "mae" in g and g["mae"].notna().all() else "balanced_accuracy"
+            pairs.append((key, g[g["variant"] == v].set_index("fold"), f"{v} vs {VARIANTS[task][0]}"))
+        for key, other, label in pairs:
+            ref = base["mae"] if key == "mae_tuned" else base[key]
+            d = (other[key] - ref).dropna()
+            if len(d):
+                lines.append(f"- {task}, {label}: {d.mean():+.4f} +- {d.std(ddof=0):.4f} over {len(d)} folds "
+                             f"({' '.join(f'{x:+.4f}' for x in d)})")
     (RESULTS / "design_neighbours.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
