@@ -169,7 +169,8 @@ def report(cells: Path) -> None:
         lines.append(f"| {r['task']} | {r['variant']} | {r['metric']} | {r['mean']:.4f} | {r['std']:.4f} | "
                      f"{r['sem']:.4f} | {r['per_fold']} | {r['thresholds']} | "
                      f"{r['cpu_s_per_fold']:.0f} |")
-    lines += ["", "Paired differences over the same design folds (variant minus baseline; negative MAE = better):", ""]
+    lines += ["", "Paired differences over the same design folds (variant minus baseline; MAE: negative = better; balanced "
+              "accuracy: positive = better):", ""]
     for task, g in df.groupby("task", sort=False):
         base = g[g["variant"] == VARIANTS[task][0]].set_index("fold")
         pairs = [("mae_tuned", base, "threshold tuned for MAE vs 0.5")] if "mae_tuned" in g else []

@@ -37,7 +37,6 @@ from sklearn.svm import SVR
 
 from .delta import DeltaRegressor, _default_learner
 from .estimators import CalibratedSVC, ClipToTrainingRange
-from .gate_threshold import MAEThresholdGate
 from .gated import ZeroGatedRegressor
 from .mlp import TorchMLPClassifier, TorchMLPRegressor
 
@@ -261,21 +260,6 @@ ZOO: dict[str, ModelSpec] = {
                          "linear final model); any mix: stack:rf+lgbm+knn", _stack_of(DEFAULT_STACK), {}),
 }
 
-# --- the gate's threshold tuned for MAE (helper "neighbours") ------------------------------------
-def _gated_mae(task_type, seed, n_jobs):
-    # 'gated' with P(non-zero) cut where inner 3-fold MAE of the training rows is lowest (0.6-0.7 on
-    # expt_gap, not 0.5): 4 fits of the gated model instead of 1.
-    return MAEThresholdGate(_gated(task_type, seed, n_jobs), cv=3, random_state=seed)
-
-
-ZOO["gated-mae"] = ModelSpec(
-    "gated-mae", "ensemble",
-    "'gated' with the gate's threshold chosen for MAE on inner 3-fold predictions of the training rows "
-    "(instead of 0.5)", _gated_mae,
-    {"gated__regressor__et__model__max_features": ("float", 0.1, 1.0),
-     "gated__classifier__et__model__max_features": ("float", 0.1, 1.0)})
-
-
 #: Models a plain ``assay run`` fits: a baseline, the classic reference and a strong learner.
 DEFAULT_MODELS = ("dummy", "rf", "lgbm")
 
@@ -287,7 +271,7 @@ def available_models(task_type: str | None = None) -> list[str]:
     for name, spec in ZOO.items():
         if name == "logistic" and task_type not in (None, "classification"):
             continue
-        if name in ("delta", "gated", "gated-mae") and task_type == "classification":
+        if name in ("delta", "gated") and task_type == "classification":
             continue
         if spec.requires and importlib.util.find_spec(spec.requires) is None:
             continue
