@@ -81,3 +81,9 @@ def test_shap_tree_and_fallback():
     knn = KNeighborsRegressor(5).fit(X, y)
     r2 = explain(knn, X[:10], labels, X_background=X, background_size=20)
     assert r2.method == "permutation" and r2.values.shape == (10, 5)
+
+
+def test_carbon_is_an_element_not_a_lattice_parameter():
+    from assay.explanation.groups import feature_group
+    assert feature_group("C") == "element fractions"
+    assert feature_group("c") == feature_group("a") == "lattice / cell"

@@ -49,7 +49,7 @@ _RULES: list[tuple[re.Pattern, str]] = [(re.compile(p, re.I), g) for p, g in [
     (r"^band center$", "elemental band gap / magnetism"),
     (r"^(density|volume per atom|packing fraction)$", "density / packing"),
     (r"^(spacegroup number|crystal system)$", "symmetry"),
-    (r"^(a|b|c|alpha|beta|gamma|n sites)$", "lattice / cell"),
+    (r"(?-i:^(a|b|c|alpha|beta|gamma|n sites)$)", "lattice / cell"),  # case-sensitive: "C" is carbon
     (r"coordination number", "coordination"),
     (r"bond (length|stiffness)", "bonding"),
     (r"atomic mass$", "atomic mass / number"),

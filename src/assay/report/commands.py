@@ -62,7 +62,7 @@ def register(app) -> None:
     def report(run_dir: Path = typer.Argument(..., help="A finished run folder"),
                notebook: bool = typer.Option(True, help="Also write report.ipynb"),
                submission: bool = typer.Option(True, help="Also write the Matbench submission/ folder"),
-               execute: bool = typer.Option(False, help="Execute the notebook (re-runs the whole run)")):
+               execute: bool = typer.Option(False, help="Execute the notebook (reads the run's cached features and folds; fits only the YOUR MODEL HERE cell's model, about a minute)")):
         """Write RUN/report.html, RUN/report.ipynb and RUN/submission/ from a finished run."""
         try:
             out = make_report(run_dir, notebook=notebook, submission=submission, execute=execute)

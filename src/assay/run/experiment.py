@@ -283,8 +283,9 @@ class Experiment:
             params = dict(rec["best"]["params"] or {})
         est = entry.build(ds.task_type, c.seed, feature_names=labels, **params).fit(X, y)
         if ds.is_classification and c.threshold != "none" and r.primary != "dummy":
-            threshold = choose_threshold(entry, ds.task_type, params, X, y, c.seed,
-                                         feature_names=labels)
+            own = getattr(est, "threshold_", None)  # ``auto`` chose its own on inner predictions
+            threshold = dict(own) if isinstance(own, dict) and "threshold" in own else choose_threshold(
+                entry, ds.task_type, params, X, y, c.seed, feature_names=labels)
         return est, {"params": params, "threshold": threshold}
 
 
