@@ -50,7 +50,7 @@ TASKS = {  # task: (features, fitted models)
     "glass": ("composition-fast", ["lgbm", "et", "modnet"]),
     "expt_is_metal": ("composition-fast", ["lgbm", "et", "modnet"]),
 }
-BLENDS = {"blend": ("lgbm", "et", "modnet"), "gated+modnet": ("gated", "modnet")}
+BLENDS = {"blend": ("lgbm", "et", "modnet"), "lgbm+et": ("lgbm", "et"), "gated+modnet": ("gated", "modnet")}
 
 
 def _data(task):
@@ -154,6 +154,10 @@ def summary():
             half = "" if np.isnan(r._7) else f"{r._7:.4f}"
             lines.append(f"| {r.model} | {r.mean:.4f} ± {r.std:.4f} | {half} | {r.folds} | {r.cpu_s_per_fold:.0f} |")
         lines.append("")
+    missing = [t for t in TASKS if t not in by]
+    if missing or (df["folds"] < 5).any():
+        lines += ["Not (fully) measured: " + ", ".join(missing + sorted(set(df.loc[df["folds"] < 5, "task"])))
+                  + ". The run is resumable: `python benchmarks/design_modnet.py TASK` continues where it stopped.", ""]
     (OUT / "design_modnet.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
