@@ -17,7 +17,10 @@ def _data(clf):
 
 FAST = {"rf": {"model__n_estimators": 20}, "et": {"model__n_estimators": 20},
         "lgbm": {"n_estimators": 30}, "xgb": {"n_estimators": 30},
-        "mlp": {"max_epochs": 15, "n_ensemble": 2}}
+        "mlp": {"max_epochs": 15, "n_ensemble": 2},
+        "modnet": {"max_epochs": 15, "n_ensemble": 2},
+        "blend": {"modnet__max_epochs": 15, "modnet__n_ensemble": 2, "lgbm__n_estimators": 30,
+                  "et__model__n_estimators": 20}}
 
 
 @pytest.mark.parametrize("task_type", ["regression", "classification"])

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
+from scipy.special import digamma
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.feature_selection import VarianceThreshold, mutual_info_classif, mutual_info_regression
 from sklearn.feature_selection._base import SelectorMixin
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler, scale
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 __all__ = ["make_scaler", "make_imputer", "make_variance_filter", "make_pca", "CorrelationFilter",
@@ -107,8 +110,86 @@ class CorrelationFilter(SelectorMixin, BaseEstimator):
 
 
 def _mi(X, y, discrete_target: bool, random_state):
-    fn = mutual_info_classif if discrete_target else mutual_info_regression
-    return fn(X, y, n_neighbors=3, random_state=random_state)
+    if discrete_target:
+        return mutual_info_classif(X, y, n_neighbors=3, random_state=random_state)
+    if len(y) <= 2 * _WINDOW:  # tiny inputs: scikit-learn's own (and its errors)
+        return mutual_info_regression(X, y, n_neighbors=3, random_state=random_state)
+    return _mi_regression(X, y, 3, random_state)
+
+
+# --- scikit-learn's k-NN (Kraskov) MI for continuous pairs, to the bit, without its per-column
+# trees and validation: 2-3x faster on the selector's thousands of 1-D pairs. -------------------
+_WINDOW = 8  # neighbours each side in sorted order that bound a point's k-th neighbour distance
+
+
+def _kth_distance(x, y, k, orders):
+    """Each point's Chebyshev distance to its k-th nearest other point in the (x, y) plane.
+
+    The k-th smallest distance among the ``_WINDOW`` neighbours on either side in x- or y-sorted
+    order bounds it; the bound is exact when every point outside that window is at least as far
+    along the sort key. The rest (ties: most rows of a sparse pair) go to a KD-tree."""
+    n = len(x)
+    offs = np.r_[np.arange(-_WINDOW, 0), np.arange(1, _WINDOW + 1)]
+    bounds, reach = [], []
+    for key, (order, pos) in zip((x, y), orders):
+        idx = pos[:, None] + offs
+        valid = (idx >= 0) & (idx < n)
+        nb = order[np.clip(idx, 0, n - 1)]
+        d = np.where(valid, np.maximum(np.abs(x[nb] - x[:, None]), np.abs(y[nb] - y[:, None])), np.inf)
+        bounds.append(np.partition(d, k - 1, axis=1)[:, k - 1])
+        far = np.where(valid, np.abs(key[nb] - key[:, None]), np.inf)
+        reach.append(np.minimum(far[:, 0], far[:, -1]))
+    d = np.minimum(*bounds)
+    bad = np.flatnonzero((reach[0] < d) & (reach[1] < d))
+    if len(bad):
+        xy = np.column_stack([x, y])
+        d[bad] = cKDTree(xy).query(xy[bad], k=k + 1, p=np.inf)[0][:, -1]
+    return d
+
+
+def _order(v):
+    order = np.argsort(v, kind="stable")
+    pos = np.empty(len(v), dtype=np.intp)
+    pos[order] = np.arange(len(v))
+    return order, pos
+
+
+def _count_within(v, r):
+    """#{j != i : |v_j - v_i| <= r_i} with KDTree's exact predicate (searchsorted, then fixed at
+    the boundary, where v_i +- r_i rounds differently from |v_j - v_i|)."""
+    s, n = np.sort(v), len(v)
+    hi = np.searchsorted(s, v + r, "right")
+    lo = np.searchsorted(s, v - r, "left")
+    while True:
+        up = (hi < n) & (s[np.minimum(hi, n - 1)] - v <= r)
+        down = (hi > 0) & (s[np.maximum(hi - 1, 0)] - v > r)
+        lo_down = (lo > 0) & (v - s[np.maximum(lo - 1, 0)] <= r)
+        lo_up = (lo < n) & (v - s[np.minimum(lo, n - 1)] > r)
+        if not (up.any() or down.any() or lo_down.any() or lo_up.any()):
+            return (hi - lo - 1).astype(float)
+        hi, lo = hi + up - down, lo - lo_down + lo_up
+
+
+def _mi_regression(X, y, k, random_state):
+    """``mutual_info_regression(X, y, n_neighbors=k, random_state=...)`` for dense continuous X:
+    the same scaling and noise draws, the same neighbour counts, the same formula."""
+    X = np.array(X, dtype=np.float64)
+    n, p = X.shape
+    rng = check_random_state(random_state)
+    cont = np.ones(p, dtype=bool)  # indexed as scikit-learn does: the copy's layout sets the rounding
+    X[:, cont] = scale(X[:, cont], with_mean=False, copy=False)
+    X[:, cont] += 1e-10 * np.maximum(1, np.mean(np.abs(X[:, cont]), axis=0)) * rng.standard_normal(size=(n, p))
+    y = scale(np.asarray(y, dtype=np.float64), with_mean=False)
+    y += 1e-10 * np.maximum(1, np.mean(np.abs(y))) * rng.standard_normal(size=n)
+    y_order = _order(y)
+    out = np.empty(p)
+    for j in range(p):
+        x = X[:, j]
+        r = np.nextafter(_kth_distance(x, y, k, (_order(x), y_order)), 0)
+        mi = digamma(n) + digamma(k) - np.mean(digamma(_count_within(x, r) + 1)) \
+            - np.mean(digamma(_count_within(y, r) + 1))
+        out[j] = max(0, mi)
+    return out
 
 
 class RelevanceRedundancySelector(SelectorMixin, BaseEstimator):
@@ -119,20 +200,27 @@ class RelevanceRedundancySelector(SelectorMixin, BaseEstimator):
     schedule p = max(0.1, 4.5 - n**0.4), c = min(1e5, 1e-6 n**3) (De Breuck et al., 2021).
     NMI(a, b) = MI(a, b) / mean(MI(a, a), MI(b, b)), all from the k-NN estimator in scikit-learn.
     Only the ``n_candidates`` most relevant features enter the greedy stage, which keeps it
-    linear in the number selected.
+    linear in the number selected. ``max_rows`` estimates every MI on a random subset of that
+    many training rows: the greedy stage costs (selected x candidates) k-NN estimates, each
+    O(rows log rows), which is minutes on a few thousand rows.
     """
 
     def __init__(self, n_features_to_select=50, task: str = "regression", n_candidates: int = 300,
-                 random_state=0):
+                 random_state=0, max_rows=None):
         self.n_features_to_select = n_features_to_select
         self.task = task
         self.n_candidates = n_candidates
         self.random_state = random_state
+        self.max_rows = max_rows
 
     def fit(self, X, y):
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=float, y_numeric=False)
         if self.task not in ("regression", "classification"):
             raise ValueError("task must be 'regression' or 'classification'")
+        if self.max_rows is not None and len(X) > int(self.max_rows):
+            rows = np.sort(np.random.default_rng(self.random_state).choice(len(X), int(self.max_rows),
+                                                                           replace=False))
+            X, y = X[rows], np.asarray(y)[rows]
         n, p = X.shape
         col_mean = np.nanmean(np.where(np.isnan(X).all(0), 0, X), axis=0)
         X = np.where(np.isnan(X), col_mean, X)

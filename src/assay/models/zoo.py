@@ -41,6 +41,7 @@ from .estimators import CalibratedSVC, ClipToTrainingRange
 from .gated import ZeroGatedRegressor
 from .mlp import TorchMLPClassifier, TorchMLPRegressor
 from .reduced import LAYER_PREFIXES, BlockPCA, ReducedModel
+from .modnet import MODNetClassifier, MODNetRegressor
 
 __all__ = ["ModelSpec", "ZOO", "DEFAULT_MODELS", "DEFAULT_STACK", "available_models", "get_model_spec",
            "make_model", "CalibratedSVC", "ClipToTrainingRange"]
@@ -215,6 +216,33 @@ _REDUCED = {
 }
 
 
+# --- MODNet-class network and a tree + network blend (models/modnet.py) ----------------------------
+def _modnet(task_type, seed, n_jobs):
+    return (MODNetClassifier if _is_clf(task_type) else MODNetRegressor)(random_state=seed)
+
+
+def _blend(task_type, seed, n_jobs):
+    """Equal-weight average (soft vote) of LightGBM, extra trees and the MODNet-class network:
+    weights fixed up front, so nothing is chosen on any rows."""
+    members = [("lgbm", _lgbm(task_type, seed, n_jobs)), ("et", _et(task_type, seed, n_jobs)),
+               ("modnet", _modnet(task_type, seed, n_jobs))]
+    if _is_clf(task_type):
+        return VotingClassifier(members, voting="soft")
+    return VotingRegressor(members)
+
+
+_MODNET_SPACE = {"n_features": ("int", 16, 128), "lr": ("log", 1e-4, 1e-2), "dropout": ("float", 0.0, 0.3)}
+_NETS = {
+    "modnet": ModelSpec("modnet", "neural",
+                        "MODNet-class: NMI relevance-redundancy selection (48 features, fitted in the fold) "
+                        "then a 256-128-64-32 network, 5 seeds, early stopping on inner 10% splits",
+                        _modnet, _MODNET_SPACE, requires="torch"),
+    "blend": ModelSpec("blend", "ensemble", "Equal-weight average of LightGBM, extra trees and modnet "
+                       "(soft vote for classes)", _blend,
+                       {f"modnet__{k}": v for k, v in _MODNET_SPACE.items()}, requires="torch"),
+}
+
+
 # --- stacking -----------------------------------------------------------------------------------
 #: Members of plain ``stack``: diverse and cheap enough for the 30-minute ``--models all`` budget.
 DEFAULT_STACK = ("ridge", "knn", "et", "lgbm")
@@ -301,6 +329,7 @@ ZOO: dict[str, ModelSpec] = {
                          f"Stacking of {', '.join(DEFAULT_STACK)} (3-fold out-of-fold predictions, "
                          "linear final model); any mix: stack:rf+lgbm+knn", _stack_of(DEFAULT_STACK), {}),
     **_REDUCED,
+    **_NETS,
 }
 
 #: Models a plain ``assay run`` fits: a baseline, the classic reference and a strong learner.
