@@ -43,8 +43,12 @@ class Stages:
         """The closing lines: every stage with its total time, the wall time and the outputs."""
         total = time.perf_counter() - self.t0
         width = max((len(k) for k in self.seconds), default=0)
-        lines = [f"{len(self.seconds)} stages in {total:.1f} s:"]
-        lines += [f"{self.prefix}{k:<{width}}  {v:7.1f} s  {v / total:4.0%}" if total else f"{k}"
+        # Folds run in parallel: stage times are summed over processes, so shares are of that sum
+        # (shares of the wall time added up to more than 100%).
+        busy = sum(self.seconds.values())
+        lines = [f"{len(self.seconds)} stages in {total:.1f} s wall ({busy:.1f} s summed over processes; "
+                 "share of that sum):"]
+        lines += [f"{self.prefix}{k:<{width}}  {v:7.1f} s  {v / busy:4.0%}" if busy else f"{k}"
                   for k, v in self.seconds.items()]
         files = f"{n_files} files " if n_files is not None else ""
         lines.append(f"{files}written to {where}")
