@@ -17,7 +17,7 @@ def assert_stage_lines(out: str, n_folds: int) -> None:
         assert re.search(rf"{stage} done \(\d+\.\d s\)", out), stage  # the end line its time
     for k in range(n_folds):
         assert f"fold {k}: SHAP" in out and f"fold {k} of {n_folds} done" in out
-    assert re.search(r"\d+ stages in \d+\.\d s:", out)
+    assert re.search(r"\d+ stages in \d+\.\d s wall", out)
     assert re.search(r"\d+ files written to .*trust", out)
     assert out.index("stages in") > out.rindex("predictor done")  # the summary closes
 
@@ -35,6 +35,8 @@ def test_stage_lines_timings_and_summary(capsys, tmp_path):
     summary = st.summary(tmp_path, n_files=4)
     assert summary.startswith("2 stages in") and f"4 files written to {tmp_path}" in summary
     assert re.search(r"SHAP\s+1\.0 s", summary)
+    shares = [int(x) for x in re.findall(r"(\d+)%", summary)]
+    assert shares and sum(shares) <= 101  # shares of the summed stage time, never over 100%
 
 
 def test_quiet_and_worker_stages_print_nothing_but_keep_time(capsys):
