@@ -20,9 +20,12 @@ if importlib.util.find_spec("torch") is not None:
     TINY = dict(n_features=5, n_candidates=8, n_ensemble=1, max_epochs=30, hidden="32")
     BLEND_TINY = {"lgbm__n_estimators": 5, "lgbm__min_child_samples": 2, "et__model__n_estimators": 5,
                   **{f"modnet__{k}": v for k, v in TINY.items()}}
-    # blend is scikit-learn's own VotingRegressor / VotingClassifier over zoo members: checked
-    # upstream, and here by resolving, fitting and averaging (below), not by the 60 checks again.
-    CHECKED = [MODNetRegressor(**TINY), MODNetClassifier(**TINY)]
+    # The blends with the smallest members: the checks test the contract, not the model size.
+    _NANO = {"lgbm__n_estimators": 3, "lgbm__min_child_samples": 2, "et__model__n_estimators": 3,
+             **{f"modnet__{k}": v for k, v in dict(n_features=2, n_candidates=4, n_ensemble=1, max_epochs=3,
+                                                  hidden="8").items()}}
+    CHECKED = [MODNetRegressor(**TINY), MODNetClassifier(**TINY),
+               make_model("blend", "regression", seed=0, **_NANO), make_model("blend", "classification", seed=0, **_NANO)]
 else:  # pragma: no cover
     CHECKED = []
 
@@ -109,3 +112,24 @@ def test_blend_is_the_mean_of_its_members():
     members = [make_model("blend", "regression", seed=2, **BLEND_TINY).named_estimators[k] for k in ("lgbm", "et", "modnet")]
     mean = np.mean([m.fit(X[:100], y[:100]).predict(X[100:]) for m in members], axis=0)
     assert np.allclose(blend.predict(X[100:]), mean, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("task_type", ["regression", "classification"])
+def test_blend_takes_nan_refuses_inf_and_a_single_class(task_type):
+    """NaN is the members' business (LightGBM native, imputers), so the blend fits on it; inf is
+    refused with scikit-learn's standard error, in fit and predict alike."""
+    X, y = _data(n=60)
+    if task_type == "classification":
+        y = (y > 0).astype(int)
+    X[::7, 2] = np.nan
+    blend = make_model("blend", task_type, seed=0, **BLEND_TINY).fit(X, y)
+    assert np.isfinite(blend.predict(X)).all()
+    bad = X.copy()
+    bad[5, 1] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        make_model("blend", task_type, seed=0, **BLEND_TINY).fit(bad, y)
+    with pytest.raises(ValueError, match="infinity"):
+        blend.predict(bad)
+    if task_type == "classification":
+        with pytest.raises(ValueError, match=r"only one class: \[1\]"):
+            make_model("blend", task_type, seed=0, **BLEND_TINY).fit(X, np.ones(60, dtype=int))

@@ -11,21 +11,27 @@ replaced by a fixed count (``n_features``; searchable), and the mutual informati
 at most ``max_rows`` training rows: the greedy stage needs (selected x candidates) k-NN estimates,
 which on all of a few thousand rows took minutes per fit on the project's machine
 (benchmarks/design_modnet.py).
+
+The zoo's ``blend`` (LightGBM + extra trees + this network, equal weights) is
+:class:`BlendRegressor` / :class:`BlendClassifier`: scikit-learn's voting ensembles plus the input
+checks they leave to their members (NaN passes, inf and a single class are refused up front).
 """
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.ensemble import VotingClassifier, VotingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ..features.preprocessing import RelevanceRedundancySelector
 from .estimators import ClipToTrainingRange
 from .mlp import TorchMLPClassifier, TorchMLPRegressor
 
-__all__ = ["MODNetRegressor", "MODNetClassifier"]
+__all__ = ["MODNetRegressor", "MODNetClassifier", "BlendRegressor", "BlendClassifier"]
 
 
 class _MODNetBase(BaseEstimator):
@@ -107,3 +113,54 @@ class MODNetClassifier(ClassifierMixin, _MODNetBase):
     def predict_proba(self, X):
         X = self._validated(X)
         return self.pipeline_.predict_proba(X)
+
+
+def _check_blend_input(X):
+    """Refuse inf (NaN is every member's business: LightGBM's native, the others' imputers) with
+    scikit-learn's standard ValueError. Only checked: the members get ``X`` as given, so feature
+    names and dtypes reach them unchanged."""
+    check_array(X, dtype=None, ensure_all_finite="allow-nan")
+
+
+class _BlendChecks:
+    """Input checks shared by both blends, in front of the voting ensemble's own methods."""
+
+    def fit(self, X, y, **fit_params):
+        _check_blend_input(X)
+        return super().fit(X, y, **fit_params)
+
+    def predict(self, X):
+        check_is_fitted(self)
+        _check_blend_input(X)
+        return super().predict(X)
+
+    def transform(self, X):
+        check_is_fitted(self)
+        _check_blend_input(X)
+        return super().transform(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # every member handles NaN (imputed or native)
+        return tags
+
+
+class BlendRegressor(_BlendChecks, VotingRegressor):
+    """Mean of the members' predictions (weights fixed up front: nothing is fitted to choose them)."""
+
+
+class BlendClassifier(_BlendChecks, VotingClassifier):
+    """Soft vote of the members' class probabilities; a single class in ``y`` is refused."""
+
+    def fit(self, X, y, **fit_params):
+        classes = np.unique(np.asarray(y)) if y is not None else None  # None: the ensemble's own error
+        if classes is not None and classes.size < 2:  # members would disagree on the probability columns
+            raise ValueError(f"blend needs at least 2 classes in y to fit; the data contains only one class: "
+                             f"{classes.tolist()}")
+        return super().fit(X, y, **fit_params)
+
+    @available_if(VotingClassifier._check_voting)
+    def predict_proba(self, X):
+        check_is_fitted(self)
+        _check_blend_input(X)
+        return super().predict_proba(X)

@@ -41,7 +41,7 @@ from .estimators import CalibratedSVC, ClipToTrainingRange
 from .gated import ZeroGatedRegressor
 from .mlp import TorchMLPClassifier, TorchMLPRegressor
 from .reduced import LAYER_PREFIXES, BlockPCA, ReducedModel
-from .modnet import MODNetClassifier, MODNetRegressor
+from .modnet import BlendClassifier, BlendRegressor, MODNetClassifier, MODNetRegressor
 
 __all__ = ["ModelSpec", "ZOO", "DEFAULT_MODELS", "DEFAULT_STACK", "available_models", "get_model_spec",
            "make_model", "CalibratedSVC", "ClipToTrainingRange"]
@@ -227,8 +227,8 @@ def _blend(task_type, seed, n_jobs):
     members = [("lgbm", _lgbm(task_type, seed, n_jobs)), ("et", _et(task_type, seed, n_jobs)),
                ("modnet", _modnet(task_type, seed, n_jobs))]
     if _is_clf(task_type):
-        return VotingClassifier(members, voting="soft")
-    return VotingRegressor(members)
+        return BlendClassifier(members, voting="soft")
+    return BlendRegressor(members)
 
 
 _MODNET_SPACE = {"n_features": ("int", 16, 128), "lr": ("log", 1e-4, 1e-2), "dropout": ("float", 0.0, 0.3)}
