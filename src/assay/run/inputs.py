@@ -81,8 +81,12 @@ class RunInputs:
         return pd.DataFrame(rows).set_index("fold")
 
 
-def load_run_inputs(run, progress: bool = False) -> RunInputs:
-    """The run's rows, features and folds (``run``: a run folder path, RunFolder or RunResult)."""
+def load_run_inputs(run, progress: bool = False, recorded_folds: bool = False) -> RunInputs:
+    """The run's rows, features and folds (``run``: a run folder path, RunFolder or RunResult).
+
+    ``recorded_folds``: take the folds as folds.json recorded them instead of making them again
+    with the run's splitter (explain refits on exactly those, and a costly splitter is not re-run).
+    """
     folder = run if isinstance(run, RunFolder) else RunFolder(getattr(run, "path", run))
     folder.require_finished()
     config = folder.read_config()
@@ -105,8 +109,11 @@ def load_run_inputs(run, progress: bool = False) -> RunInputs:
         labels = list(recorded)
     X = fs.X[labels].to_numpy(dtype=float)
     info = folder.folds_info()
-    folds = make_splits(r.split, ds, n_folds=c.n_folds, seed=c.seed, X=X)
-    _check_folds(folder.path, folds, info, len(ds))
+    if recorded_folds:
+        folds = folder.test_folds()
+    else:
+        folds = make_splits(r.split, ds, n_folds=c.n_folds, seed=c.seed, X=X)
+        _check_folds(folder.path, folds, info, len(ds))
     return RunInputs(folder, r, X, ds.y(), labels, folds, info.get("split", ""),
                      bool(fs.from_cache), float(fs.seconds))
 
