@@ -12,70 +12,27 @@ RUN is touched.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import re
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from assay.report.browser import Chromium, find_chromium, print_to_pdf
 
 SECTIONS = ("data", "model-choice", "training", "interpretation", "outliers", "checklist")
 
 
-def chromium(exe: str, *args: str, timeout: int = 120) -> None:
-    with tempfile.TemporaryDirectory(prefix="assay-shot-") as profile:
-        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-               "--disable-background-networking", f"--user-data-dir={profile}", *args]
-        subprocess.run(cmd, check=True, timeout=timeout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 class Browser:
-    """Headless Chromium driven over the DevTools protocol (websocket-client): open a page at a
-    window size, run a script, capture the window."""
+    """One page of headless Chromium (assay.report.browser): open it at a window size, run a
+    script, capture the window."""
 
     def __init__(self, exe: str):
-        import websocket  # websocket-client, as the report's browser tests use
-
-        self.profile = tempfile.mkdtemp(prefix="assay-shot-")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.proc = subprocess.Popen(
-            [exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-             "--disable-background-networking", f"--user-data-dir={self.profile}",
-             f"--remote-debugging-port={port}", "--remote-allow-origins=*", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        end = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/json/version", timeout=2).read()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > end:
-                    raise RuntimeError("chromium did not start") from None
-                time.sleep(0.3)
-        req = urllib.request.Request(base + "/json/new?about:blank", method="PUT")
-        target = json.loads(urllib.request.urlopen(req, timeout=10).read())
-        self.ws = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=120,
-                                              suppress_origin=True)
-        self.n = 0
+        self.chromium = Chromium(exe, extra_flags=("--hide-scrollbars",))
+        self.page = self.chromium.new_page(timeout=120)
         self.call("Page.enable")
 
     def call(self, method: str, **params) -> dict:
-        self.n += 1
-        self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == self.n:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
+        return self.page.call(method, **params)
 
     def open(self, url: str, width: int, height: int) -> None:
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
@@ -91,14 +48,11 @@ class Browser:
 
     def shot(self, png: Path) -> Path:
         time.sleep(0.2)
-        png.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"]))
-        return png
+        return self.page.screenshot(png)
 
     def close(self):
-        self.ws.close()
-        self.proc.terminate()
-        self.proc.wait(10)
-        shutil.rmtree(self.profile, ignore_errors=True)
+        self.page.close()
+        self.chromium.close()
 
 
 #: JS: the slides whose text or figure overflows its box (what a reader would see cut).
@@ -122,8 +76,7 @@ def main(argv=None) -> int:
     ap.add_argument("--chromium", default=None)
     ap.add_argument("--rebuild", action="store_true", help="rewrite report.html and slides.html first")
     a = ap.parse_args(argv)
-    exe = a.chromium or next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                              if shutil.which(n)), None)
+    exe = a.chromium or find_chromium()
     if exe is None:
         sys.exit("no chromium found (apt-get install chromium)")
     run = a.run.resolve()
@@ -157,7 +110,7 @@ def main(argv=None) -> int:
     finally:
         br.close()
     pdf = out / "slides.pdf"
-    chromium(exe, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", slides.as_uri())
+    print_to_pdf(slides.as_uri(), pdf, exe)
     pages = pdf_pages(pdf)
     for p in made:
         print(p)
