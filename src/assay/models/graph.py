@@ -31,6 +31,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..features._matrix import source_table
+from ..features.sites import PROPS
+
 __all__ = ["GraphNetRegressor", "GraphNetClassifier", "graph_layout"]
 
 _LABEL = re.compile(r"^graph atom (\d+) (Z|nbr (\d+) (index|distance))$")  # features/graph.py's labels
@@ -67,9 +70,6 @@ def graph_layout(names, n_features: int):
 
 def _element_table() -> np.ndarray:
     """(119, 22) standardised Magpie properties by atomic number (row 0 and missing values: 0)."""
-    from ..features._matrix import source_table
-    from ..features.sites import PROPS
-
     T = np.asarray(source_table("magpie", True, PROPS).values, dtype=float)[:119]
     T = (T - np.nanmean(T[1:], axis=0)) / (np.nanstd(T[1:], axis=0) + 1e-9)
     T = np.nan_to_num(T, nan=0.0)
