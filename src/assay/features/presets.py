@@ -9,6 +9,7 @@ from typing import Callable
 
 from . import composition as C
 from .embeddings import EMBEDDINGS, ElementEmbedding
+from .graph import CrystalGraph
 from .potential_layers import ChgnetLayers, SevennetLayers
 from .pretrained import CHGNetFeatures
 from .sites import SiteRoleProperties
@@ -77,6 +78,9 @@ _PRESETS: dict[str, tuple[str, str, Callable[[], list]]] = {
                      "model): adding CHGNet's 64-d embeddings 0.0444 vs 0.0413 eV, its force/pressure/magmom "
                      "0.0401 vs 0.0395, lattice basics on top 0.0409",
                      lambda: [C.ElementFraction(), SiteRoleProperties(), _chgnet_energy()]),
+    "graph": ("structure", "crystal graph for the 'graph' model: atomic numbers and each atom's 12 nearest "
+              "periodic neighbours (index, distance), padded to 64 atoms (1,601 columns; larger cells fail with "
+              "a note)", lambda: [CrystalGraph()]),
     "random-control": ("composition", "control: seeded random per-element vectors pooled like Magpie "
                        "(same width, 132)", lambda: [C.RandomElementProperty()]),
     "onehot-control": ("composition", "control: element fractions only (118 one-hot-like columns)",

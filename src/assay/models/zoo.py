@@ -39,6 +39,7 @@ from .auto import AutoClassifier, AutoRegressor
 from .delta import DeltaRegressor, _default_learner
 from .estimators import CalibratedSVC, ClipToTrainingRange
 from .gated import ZeroGatedRegressor
+from .graph import GraphNetClassifier, GraphNetRegressor
 from .mlp import TorchMLPClassifier, TorchMLPRegressor
 from .reduced import LAYER_PREFIXES, BlockPCA, ReducedModel
 from .modnet import BlendClassifier, BlendRegressor, MODNetClassifier, MODNetRegressor
@@ -231,6 +232,10 @@ def _blend(task_type, seed, n_jobs):
     return BlendRegressor(members)
 
 
+def _graph(task_type, seed, n_jobs):
+    return (GraphNetClassifier if _is_clf(task_type) else GraphNetRegressor)(random_state=seed)
+
+
 _MODNET_SPACE = {"n_features": ("int", 16, 128), "lr": ("log", 1e-4, 1e-2), "dropout": ("float", 0.0, 0.3)}
 _NETS = {
     "modnet": ModelSpec("modnet", "neural",
@@ -240,6 +245,12 @@ _NETS = {
     "blend": ModelSpec("blend", "ensemble", "Equal-weight average of LightGBM, extra trees and modnet "
                        "(soft vote for classes)", _blend,
                        {f"modnet__{k}": v for k, v in _MODNET_SPACE.items()}, requires="torch"),
+    "graph": ModelSpec("graph", "neural",
+                       "CGCNN-like crystal-graph network on the 'graph' preset (learned element embeddings + Magpie "
+                       "properties, 3 gated convolutions, mean pooling, MLP head; other columns join the head), "
+                       "3 seeds early-stopped on inner 10% splits; an MLP when there are no graph columns",
+                       _graph, {"hidden": ("cat", [32, 64, 96]), "lr": ("log", 5e-4, 1e-2),
+                                "n_conv": ("int", 2, 4), "weight_decay": ("log", 1e-6, 1e-2)}, requires="torch"),
 }
 
 
