@@ -19,6 +19,7 @@ FAST = {"rf": {"model__n_estimators": 20}, "et": {"model__n_estimators": 20},
         "lgbm": {"n_estimators": 30}, "xgb": {"n_estimators": 30},
         "mlp": {"max_epochs": 15, "n_ensemble": 2},
         "modnet": {"max_epochs": 15, "n_ensemble": 2},
+        "graph": {"max_epochs": 15, "n_ensemble": 2},
         "blend": {"modnet__max_epochs": 15, "modnet__n_ensemble": 2, "lgbm__n_estimators": 30,
                   "et__model__n_estimators": 20}}
 
