@@ -8,14 +8,19 @@ through ``featurize_batch`` with no cache: CHGNet energy (``CHGNetFeatures(("ene
 'sites+chgnet' block), ``ChgnetLayers`` and ``SevennetLayers`` (per cell and per site role), one
 torch thread per process. ``1 process`` is timed after the model is loaded (the load time is its
 own column); ``2 processes cold`` includes starting the workers and loading the model in each,
-``2 processes warm`` is a second pass on the same (reused) workers. Wall-clock times: on a shared
-machine they include the neighbours' load, so the row records the 1-minute load average.
-Keep ``n`` >= 128: the layer featurisers split work by chunks of 64 structures, and fewer chunks
-than processes means fewer processes. Writes benchmarks/results/throughput.csv and throughput.md.
+``2 processes warm`` is a second pass on the same (reused) workers; with 2 processes the caller
+computes chunks too until a worker has delivered one (assay.features._workshare). Wall-clock
+times: on a shared machine they include the neighbours' load, so the row records the 1-minute
+load average and the CPU seconds (user+sys, caller and workers) of each pass; ``same values``
+says the 2-process values equal the 1-process ones bit for bit. Rows of featurisers not
+measured in a run are kept from the earlier file. Keep ``n`` >= 128: the layer featurisers split
+work by chunks of 64 structures, and fewer chunks than processes means fewer processes.
+Writes benchmarks/results/throughput.csv and throughput.md.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -24,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 from joblib.externals.loky import get_reusable_executor
 from pymatgen.core import Structure
 
@@ -49,11 +55,21 @@ FEATURISERS = {
 }
 
 
+def cpu_seconds() -> float:
+    """user+sys CPU of this process and its live children (the loky workers)."""
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for c in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += sum(c.cpu_times()[:2])
+    return total
+
+
 def timed(fz, structures, n_jobs):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     res = fz.featurize_batch(structures, n_jobs=n_jobs, threads=1)
     dt = time.perf_counter() - t0
-    return dt, sum(e is not None for e in res.errors)
+    return dt, cpu_seconds() - c0, res
 
 
 def main():
@@ -79,20 +95,36 @@ def main():
             for label, n_jobs in (("1 process", 1), ("2 processes cold", 2), ("2 processes warm", 2)):
                 if label.endswith("cold"):  # new workers: each imports torch and loads the potential
                     get_reusable_executor().shutdown(wait=True)
-                dt, failed = timed(fz, structures, n_jobs)
+                dt, cpu, res = timed(fz, structures, n_jobs)
                 row[f"{label} (structures/s)"] = round(len(structures) / dt, 2)
-                row["failed"] = failed
+                row[f"{label} CPU s"] = round(cpu, 1)
+                row["failed"] = sum(e is not None for e in res.errors)
+                if n_jobs == 1:
+                    ref = res.X
+                else:
+                    row["same values"] = bool(np.array_equal(ref, res.X, equal_nan=True))
             row["load average (1 min)"] = round(os.getloadavg()[0], 1)
             rows.append(row)
             print(row, flush=True)
-            pd.DataFrame(rows).to_csv(OUT / "throughput.csv", index=False)
-    df = pd.DataFrame(rows)
+            _merged(rows).to_csv(OUT / "throughput.csv", index=False)
+    df = _merged(rows)
     with open(OUT / "throughput.md", "w") as fh:
         fh.write(f"# Featurisation throughput (n = {a.n} seeded structures per task, one torch thread per process, "
                  "no cache; wall clock on a shared 2-core machine)\n\n")
         fh.write("| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns) + "\n")
         for r in df.itertuples(index=False):
             fh.write("| " + " | ".join(str(v) for v in r) + " |\n")
+
+
+def _merged(rows) -> pd.DataFrame:
+    """The new rows, plus the earlier file's rows for (task, featuriser) pairs not measured now."""
+    new = pd.DataFrame(rows)
+    path = OUT / "throughput.csv"
+    if not path.exists():
+        return new
+    old = pd.read_csv(path)
+    keep = ~old.set_index(["task", "featuriser"]).index.isin(new.set_index(["task", "featuriser"]).index)
+    return pd.concat([new, old[keep]], ignore_index=True)
 
 
 if __name__ == "__main__":

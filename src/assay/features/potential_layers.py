@@ -15,10 +15,11 @@ training folds (:class:`assay.models.reduce.BlockPCA`).
   forces) are never run.
 
 Structures go in chunks of ``chunk`` (each a batch of ``batch_size``); a failing chunk is redone
-one structure at a time. With ``n_jobs`` > 1, contiguous runs of whole chunks go to worker
-processes that each load the potential once and run torch with ``threads`` threads (default 1;
-more threads on a shared CPU spin instead of working), so the batches, and so the values, do not
-depend on ``n_jobs``. Throughput (structures/s) is logged at the end and, for big inputs, as it goes.
+one structure at a time. With ``n_jobs`` > 1, whole chunks go to worker processes that each load
+the potential once and run torch with ``threads`` threads (default 1; more threads on a shared
+CPU spin instead of working), while the caller works too until they are warm
+(:mod:`assay.features._workshare`); the batches, and so the values, do not depend on ``n_jobs``.
+Throughput (structures/s) is logged at the end and, for big inputs, as it goes.
 """
 from __future__ import annotations
 
@@ -26,18 +27,16 @@ import contextlib
 import importlib.metadata
 import importlib.util
 import io
-import time
 import warnings
 from functools import lru_cache
 
 import numpy as np
-from joblib import Parallel, delayed
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from ..ui import say
 from .base import BatchResult, Featurizer
-from .chgnet_physics import _release_memory, torch_threads
+from ._workshare import run_chunks
+from .chgnet_physics import torch_threads
 from .pretrained import MODEL_VERSION, load_chgnet, require_chgnet
 from .sites import ROLES, SiteRoleProperties
 
@@ -46,7 +45,6 @@ __all__ = ["PotentialLayers", "ChgnetLayers", "SevennetLayers", "STATS", "POOLIN
 STATS = ("mean", "std", "min", "max")
 POOLINGS = ("cell", "roles")
 SEVENNET_HINT = "pip install 'assay[sevennet]'  (sevenn, GPL-3.0)"
-PROGRESS_ABOVE = 500  # log progress lines only for inputs at least this big
 
 
 class PotentialLayers(Featurizer):
@@ -105,31 +103,10 @@ class PotentialLayers(Featurizer):
     def featurize_batch(self, items, *, n_jobs: int = 1, threads: int | None = None) -> BatchResult:
         structures = list(items)
         threads = self.threads if threads is None else threads
-        starts = list(range(0, len(structures), self.chunk))
-        n_jobs = max(1, min(int(n_jobs), len(starts))) if n_jobs and n_jobs > 0 else 1
-        t0 = time.perf_counter()
-        show = len(structures) >= PROGRESS_ABOVE
-        tick = _progress(show, f"{self.prefix} ({n_jobs} process{'es' * (n_jobs > 1)})", len(structures))
-        parts = []
-        if n_jobs == 1:
-            for i in starts:
-                parts.append(_chunks(self, structures[i:i + self.chunk], i, threads))
-                tick(len(parts[-1][0]))
-        else:
-            # Contiguous groups of whole chunks, a few per process: each worker loads the potential
-            # once, and the batches are the same as with one process.
-            runner = Parallel(n_jobs=n_jobs, return_as="generator")
-            for p in runner(delayed(_group)(self, structures, g, threads) for g in _groups(starts, 4 * n_jobs)):
-                parts.append(p)
-                tick(len(p[0]))
+        parts, _ = run_chunks(_chunks, self, structures, self.chunk, n_jobs, threads, self.prefix)
         X = np.vstack([p[0] for p in parts]) if parts else np.empty((0, len(self.feature_labels())))
         errors = {k: v for p in parts for k, v in p[1].items()}
         notes = [n for p in parts for n in p[2]]
-        dt = time.perf_counter() - t0
-        if len(structures) >= 2:
-            say(f"{self.prefix}: {len(structures)} structures in {dt:.1f} s "
-                f"({len(structures) / max(dt, 1e-9):.1f} structures/s, {n_jobs} process"
-                f"{'es' * (n_jobs > 1)} x {threads} thread{'s' * (threads > 1)})")
         return BatchResult(X, [errors.get(i) for i in range(len(structures))], notes)
 
     # -- pooling ----------------------------------------------------------------------------------
@@ -153,48 +130,6 @@ class PotentialLayers(Featurizer):
             for s_i, st in enumerate(self.stats):
                 out[:, k, s_i] = fns[st](axis=0)
         return out.ravel(), notes
-
-
-def _progress(show: bool, what: str, total: int):
-    """tick(n): a log line with the count, structures/s and an ETA at most every 10% of the input
-    (plain lines, not a live bar: the pipeline may already be drawing one)."""
-    state = {"done": 0, "next": 0, "t0": time.perf_counter()}
-
-    def tick(n):
-        state["done"] += n
-        if not show or (state["done"] < state["next"] and state["done"] < total):
-            return
-        state["next"] = state["done"] + max(1, total // 10)
-        dt = time.perf_counter() - state["t0"]
-        rate = state["done"] / max(dt, 1e-9)
-        say(f"{what}: {state['done']}/{total} structures, {dt:.0f} s, {rate:.1f} structures/s, "
-            f"ETA {(total - state['done']) / max(rate, 1e-9):.0f} s")
-    return tick
-
-
-def _groups(starts: list[int], k: int) -> list[list[int]]:
-    size = max(1, -(-len(starts) // k))
-    return [starts[i:i + size] for i in range(0, len(starts), size)]
-
-
-def _group(fz: PotentialLayers, structures, starts, threads):
-    _one_interop_thread()
-    parts = []
-    for i in starts:
-        parts.append(_chunks(fz, structures[i:i + fz.chunk], i, threads))
-        _release_memory()  # keep the worker's RSS flat: loky respawns a worker that grew by 300 MB
-    return (np.vstack([p[0] for p in parts]), {k: v for p in parts for k, v in p[1].items()},
-            [n for p in parts for n in p[2]])
-
-
-def _one_interop_thread() -> None:
-    """A worker process never needs torch's inter-op pool (one per core by default): one thread.
-    Only possible before torch's first parallel work in the process, hence the guard."""
-    import torch
-
-    with contextlib.suppress(RuntimeError):
-        if torch.get_num_interop_threads() != 1:
-            torch.set_num_interop_threads(1)
 
 
 def _chunks(fz: PotentialLayers, structures, offset: int, threads: int):

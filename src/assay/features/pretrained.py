@@ -20,7 +20,8 @@ Groups (``CHGNetFeatures(groups=...)``):
 
 The physics itself is in :mod:`assay.features.chgnet_physics`. ``threads`` (default 1) is
 torch's thread count in every process; ``n_jobs`` > 1 runs whole chunks in worker processes,
-each with ``threads`` threads, so the values do not depend on ``n_jobs``.
+each with ``threads`` threads, so the values do not depend on ``n_jobs``; progress and
+structures/s go to the log.
 
 CHGNet and torch are an optional extra; without them constructing a featuriser raises an
 ImportError that says ``pip install 'assay[pretrained]'``.
@@ -35,9 +36,9 @@ import warnings
 from functools import lru_cache
 
 import numpy as np
-from joblib import Parallel, delayed
 from pymatgen.core import Structure
 
+from ._workshare import run_chunks
 from .base import BatchResult, Featurizer
 from .chgnet_physics import (CM1_PER_SQRT_EV_A2_AMU, EV_A3_TO_GPA, _dynamical_matrix, _frequencies, _predict,
                              _release_memory, displaced_forces, energy_volume, fit_birch_murnaghan, frequencies_of,
@@ -106,7 +107,8 @@ class CHGNetFeatures(Featurizer):
     Structures are processed in chunks of ``chunk`` so every CHGNet call is a batch; a chunk
     that fails is redone one structure at a time so one bad structure only costs its own row.
     With ``n_jobs`` > 1 whole chunks go to worker processes (each loads the model once and runs
-    torch with ``threads`` threads): the batches, and so the values, are those of ``n_jobs=1``.
+    torch with ``threads`` threads) while the caller works too until they are warm
+    (:mod:`assay.features._workshare`): the batches, and so the values, are those of ``n_jobs=1``.
     The phonon group's 6N force calls go one structure at a time in batches of at most
     ``phonon_batch_atoms`` atoms, so peak memory does not grow with the data set.
     """
@@ -178,15 +180,10 @@ class CHGNetFeatures(Featurizer):
         """Every structure, in chunks; ``n_jobs`` processes, ``threads`` torch threads in each."""
         structures = list(items)
         threads = self.threads if threads is None else threads
-        starts = list(range(0, len(structures), self.chunk))
-        if n_jobs == 1 or len(starts) < 2:
-            X, errors, notes = _chunk(self, structures, 0, threads)
-        else:
-            parts = Parallel(n_jobs=n_jobs)(delayed(_chunk)(self, structures[i:i + self.chunk], i, threads)
-                                            for i in starts)
-            X = np.vstack([p[0] for p in parts])
-            errors = {k: v for p in parts for k, v in p[1].items()}
-            notes = [n for p in parts for n in p[2]]
+        parts, _ = run_chunks(_chunk, self, structures, self.chunk, n_jobs, threads, "CHGNet " + "+".join(self.groups))
+        X = np.vstack([p[0] for p in parts]) if parts else np.empty((0, len(self.feature_labels())))
+        errors = {k: v for p in parts for k, v in p[1].items()}
+        notes = [n for p in parts for n in p[2]]
         return BatchResult(X, [errors.get(i) for i in range(len(structures))], notes)
 
     def featurize_with_errors(self, structures, n_jobs: int = 1):
