@@ -142,3 +142,23 @@ def test_phonon_batch_cap_changes_memory_not_values():
     np.testing.assert_allclose(one, many, rtol=0, atol=1e-6)
     np.testing.assert_allclose(one[0], -one[1], atol=1e-3)  # +x and -x displacements push back oppositely
     assert "phonon_batch_atoms" not in P.CHGNetFeatures(groups=("phonons",)).params()
+
+
+@needs_chgnet
+def test_physics_block_in_two_processes_equals_one_and_is_shared_with_chgnet_physics():
+    # 'assay run matbench_phonons -j 2' featurises the Gamma phonons in two worker processes: the
+    # values must be those of one process, and 'structure-phonons' must reuse the cache entry of
+    # 'chgnet-physics' (the same physics block), not compute its own
+    from assay.features.presets import preset_featurizers
+
+    ours = preset_featurizers("structure-phonons", "structure")[-1]
+    theirs = preset_featurizers("chgnet-physics", "structure")[-1]
+    assert (ours.cache_name(), ours.cache_params()) == (theirs.cache_name(), theirs.cache_params())
+    x = pd.Series([_si(), _nacl(), _si().scale_lattice(37.0)], index=["si", "nacl", "si-squeezed"])
+    fz = P.CHGNetFeatures(P.CHGNetFeatures.PHYSICS, chunk=1)
+    one = featurize(x, fz, input_type="structure", cache=False, progress=False)
+    two = featurize(x, fz, input_type="structure", n_jobs=2, cache=False, progress=False)
+    pd.testing.assert_frame_equal(one.X, two.X)
+    assert np.isfinite(one.X.to_numpy()).all()
+    gamma = one.X["chgnet gamma_freq_max (cm-1)"]
+    assert gamma["si-squeezed"] > gamma["si"] > gamma["nacl"]  # compressed bonds are stiffer

@@ -102,6 +102,10 @@ _PRESETS: dict[str, tuple[str, str, Callable[[], list]]] = {
                         "over the cell (640; needs assay[sevennet], GPL)", lambda: [SevennetLayers(("cell",))]),
     "sevennet-layers-sites": ("structure", "SevenNet-0's five interaction blocks averaged per site role (1,920; "
                               "needs assay[sevennet], GPL)", lambda: [SevennetLayers(("roles",))]),
+    "structure-phonons": ("structure", "structure-fast + Gamma-point frequencies and bulk modulus computed with "
+                          "CHGNet (182; needs assay[pretrained]): the phonons recipe. Only the physics block: "
+                          "it reuses the cache entry of 'chgnet-physics' and skips the 260 embedding columns",
+                          lambda: _comp_fast() + [StructureFeatures(), CHGNetFeatures(CHGNetFeatures.PHYSICS)]),
     "structure+chgnet": ("structure", "structure-fast + chgnet-physics (needs assay[pretrained])",
                          lambda: _comp_fast() + [StructureFeatures()] + _chgnet(physics=True)),
 }
