@@ -48,11 +48,11 @@ RECIPES: dict[str, Recipe] = {
     "matbench_phonons": Recipe(
         "structure-phonons", "et",
         "the last DOS peak is a vibrational frequency, and CHGNet computes the cell's Gamma-point frequencies "
-        "(finite differences, ~2 CPU-s per structure): extra trees on structure-fast plus that physics 35.0 +- 2.9 "
-        "vs 38.7 +- 4.9 cm^-1 without it, LightGBM 53.6, a line in the highest Gamma frequency plus trees on "
-        "the residual 45.6, the former site-role LightGBM recipe 51.8 (design folds, the 410 design rows "
-        "featurised first; on 504 rows extra trees 38.7 +- 7.6 vs 41.9 +- 5.2, better in 4 of 5 folds; on all "
-        "1,012 without physics: structure-fast extra trees 30.8, site roles LightGBM 32.5)",
+        "(finite differences, ~2 CPU-s per structure): extra trees on structure-fast plus that physics 29.3 +- 1.2 "
+        "cm^-1 vs 30.8 +- 4.2 without it (better in 3 of 5 folds, a third of the spread) and 32.5 +- 1.9 for the "
+        "former site-role LightGBM recipe (better in 5 of 5); on the 410 rows featurised first LightGBM with "
+        "the physics 53.6 and a line in the highest Gamma frequency plus trees on the residual 45.6 lost to "
+        "extra trees 35.0 (design folds, all 1,012 design rows)",
         fast_features="structure-fast", fast_model="et"),
     "matbench_expt_gap": Recipe(
         "composition-fast", "gated",
