@@ -23,7 +23,7 @@ from matminer.featurizers.base import BaseFeaturizer
 
 from ._matrix import CompositionMatrix
 
-__all__ = ["Featurizer", "BatchResult", "call_batch", "many_result", "instance_identity", "describe_instance"]
+__all__ = ["Featurizer", "NotedFeaturizer", "BatchResult", "call_batch", "many_result", "instance_identity", "describe_instance"]
 
 SERIAL_BELOW = 8  # fewer rows than this are never worth starting worker processes for
 
@@ -236,3 +236,20 @@ def describe_instance(fz) -> str:
     if module.startswith("assay."):
         return text
     return f"{module}.{text}"
+
+
+class NotedFeaturizer(Featurizer):
+    """A featuriser whose row computation also says why a value is NaN.
+
+    Subclasses implement ``featurize_with_notes(x) -> (values, {label: reason})``; matminer's
+    ``featurize`` and the batch loop's row hook both come from it, so the reasons are never lost.
+    """
+
+    def featurize_with_notes(self, x) -> tuple[list, dict[str, str]]:
+        raise NotImplementedError(f"{type(self).__name__} must implement featurize_with_notes")
+
+    def featurize(self, x):
+        return self.featurize_with_notes(x)[0]
+
+    def _featurize_row(self, x):
+        return self.featurize_with_notes(x)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Featurizer
+from .base import NotedFeaturizer
 
 __all__ = ["CrystalGraph", "GRAPH_PREFIX"]
 
@@ -26,7 +26,7 @@ FIRST_RADIUS = 5.0  # Å; grown by half until every atom has n_neighbours neighb
 MAX_RADIUS = 16.0
 
 
-class CrystalGraph(Featurizer):
+class CrystalGraph(NotedFeaturizer):
     """matminer-style featuriser: atomic numbers and K-nearest-neighbour lists, padded to ``max_atoms``."""
 
     name = "CrystalGraph"
@@ -57,12 +57,6 @@ class CrystalGraph(Featurizer):
 
     def implementors(self) -> list[str]:
         return ["assay"]
-
-    def featurize(self, s) -> list:
-        return self.featurize_with_notes(s)[0]
-
-    def _featurize_row(self, s):
-        return self.featurize_with_notes(s)
 
     def neighbours(self, s) -> tuple[np.ndarray, np.ndarray]:
         """(index, distance), each (n atoms, n_neighbours): the nearest periodic neighbours, ties

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._matrix import source_table
-from .base import Featurizer
+from .base import NotedFeaturizer
 from .structure import ANIONS
 
 __all__ = ["SiteRoleProperties"]
@@ -28,7 +28,7 @@ ROLE_GAP = 1.02  # two cation roles only when their anion distances differ by mo
 CUTOFF = 8.0
 
 
-class SiteRoleProperties(Featurizer):
+class SiteRoleProperties(NotedFeaturizer):
     """matminer-style featuriser: Magpie properties pooled per site role (A cation, B cation, anion)."""
 
     name = "SiteRoleProperties"
@@ -52,12 +52,6 @@ class SiteRoleProperties(Featurizer):
 
     def implementors(self) -> list[str]:
         return ["assay"]
-
-    def featurize(self, s) -> list:
-        return self.featurize_with_notes(s)[0]
-
-    def _featurize_row(self, s):
-        return self.featurize_with_notes(s)
 
     def roles(self, s) -> np.ndarray:
         """Role index per site (0 = A, 1 = B, 2 = X) and each site's mean distance to its 6 nearest anions."""

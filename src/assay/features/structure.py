@@ -17,7 +17,7 @@ from pymatgen.analysis.ewald import EwaldSummation
 from pymatgen.core import Element, Species
 
 from .adaptor import MatminerAdaptor
-from .base import Featurizer
+from .base import NotedFeaturizer
 
 __all__ = ["StructureFeatures", "MatminerAdaptor", "CRYSTAL_SYSTEMS", "featurize_structures"]
 
@@ -40,7 +40,7 @@ def _el(z: int):
     return float(el.atomic_mass), (float(r) if r is not None else np.nan)
 
 
-class StructureFeatures(Featurizer):
+class StructureFeatures(NotedFeaturizer):
     """Geometric/symmetry/neighbour/physics descriptors; ``groups`` picks the expensive parts.
 
     Groups: basic (density, packing, lattice), symmetry (spglib, symprec 0.1), neighbours
@@ -101,12 +101,6 @@ class StructureFeatures(Featurizer):
 
     def implementors(self):
         return ["assay"]
-
-    def featurize(self, s) -> list:
-        return self.featurize_with_notes(s)[0]
-
-    def _featurize_row(self, s):
-        return self.featurize_with_notes(s)
 
     def featurize_with_notes(self, s) -> tuple[list, dict[str, str]]:
         notes: dict[str, str] = {}

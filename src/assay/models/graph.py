@@ -28,11 +28,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..features._matrix import source_table
 from ..features.sites import PROPS
+from .mlp import ClassTarget, RegressionTarget
 
 __all__ = ["GraphNetRegressor", "GraphNetClassifier", "graph_layout"]
 
@@ -306,45 +306,17 @@ class _GraphNetBase(BaseEstimator):
         return np.mean(out, axis=0)
 
 
-class GraphNetRegressor(RegressorMixin, _GraphNetBase):
+class GraphNetRegressor(RegressorMixin, RegressionTarget, _GraphNetBase):
     """CGCNN-like regressor; the target is standardised inside."""
-
-    def _loss(self):
-        import torch.nn as nn
-
-        return nn.SmoothL1Loss(beta=0.5)
-
-    def _prepare_y(self, y):
-        import torch
-
-        y = y.astype(float)
-        self.y_mean_, self.y_std_ = float(np.mean(y)), float(np.std(y)) or 1.0
-        return torch.from_numpy(((y - self.y_mean_) / self.y_std_).astype(np.float32)).reshape(-1, 1), 1
 
     def predict(self, X):
         return self._outputs(X, lambda out: out)[:, 0] * self.y_std_ + self.y_mean_
 
 
-class GraphNetClassifier(ClassifierMixin, _GraphNetBase):
+class GraphNetClassifier(ClassifierMixin, ClassTarget, _GraphNetBase):
     """CGCNN-like classifier: the members' class probabilities averaged."""
-
-    def _loss(self):
-        import torch.nn as nn
-
-        return nn.CrossEntropyLoss()
-
-    def _prepare_y(self, y):
-        import torch
-
-        check_classification_targets(y)
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        return torch.from_numpy(codes.astype(np.int64)), len(self.classes_)
 
     def predict_proba(self, X):
         import torch
 
         return self._outputs(X, lambda out: torch.softmax(out, dim=1))
-
-    def predict(self, X):
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]

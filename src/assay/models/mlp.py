@@ -152,7 +152,9 @@ class _TorchMLPBase(BaseEstimator):
             return np.mean([m(Xt).numpy() for m in self.models_], axis=0)
 
 
-class TorchMLPRegressor(RegressorMixin, _TorchMLPBase):
+class RegressionTarget:
+    """Loss and target encoding of assay's torch regressors (this MLP, the graph network)."""
+
     def _loss(self):
         import torch.nn as nn
 
@@ -165,11 +167,10 @@ class TorchMLPRegressor(RegressorMixin, _TorchMLPBase):
         self.y_mean_, self.y_std_ = float(np.mean(y)), float(np.std(y)) or 1.0
         return torch.from_numpy(((y - self.y_mean_) / self.y_std_).astype(np.float32)).reshape(-1, 1), 1
 
-    def predict(self, X):
-        return self._raw(X)[:, 0] * self.y_std_ + self.y_mean_
 
+class ClassTarget:
+    """Loss, label encoding and argmax prediction of assay's torch classifiers."""
 
-class TorchMLPClassifier(ClassifierMixin, _TorchMLPBase):
     def _loss(self):
         import torch.nn as nn
 
@@ -182,6 +183,17 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLPBase):
         self.classes_, codes = np.unique(y, return_inverse=True)
         return torch.from_numpy(codes.astype(np.int64)), len(self.classes_)
 
+    def predict(self, X):
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class TorchMLPRegressor(RegressorMixin, RegressionTarget, _TorchMLPBase):
+    def predict(self, X):
+        return self._raw(X)[:, 0] * self.y_std_ + self.y_mean_
+
+
+class TorchMLPClassifier(ClassifierMixin, ClassTarget, _TorchMLPBase):
     def predict_proba(self, X):
         """Mean of the members' probabilities."""
         import torch
@@ -190,7 +202,3 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLPBase):
         Xt = torch.from_numpy(self._transform(self._validated(X)))
         with torch.no_grad():
             return np.mean([torch.softmax(m(Xt), dim=1).numpy() for m in self.models_], axis=0)
-
-    def predict(self, X):
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
