@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..features._matrix import source_table
 from ..features.sites import PROPS
-from .mlp import ClassTarget, RegressionTarget
+from .mlp import ClassTarget, RegressionTarget, train_early_stopped
 
 __all__ = ["GraphNetRegressor", "GraphNetClassifier", "graph_layout"]
 
@@ -252,36 +252,11 @@ class _GraphNetBase(BaseEstimator):
         # cosine decay to lr/20 over max_epochs: converges in the few epochs a CPU budget allows
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(self.max_epochs)),
                                                            eta_min=float(self.lr) / 20)
-        loss_fn = self._loss()
-        best, best_state, best_epoch, waited, bs = np.inf, None, 0, 0, int(self.batch_size)
-        for epoch in range(int(self.max_epochs)):
-            net.train()
-            order = tr[rng.permutation(len(tr))]
-            for s in range(0, len(order), bs):
-                rows = order[s:s + bs]
-                if len(rows) < 2:
-                    continue
-                opt.zero_grad()
-                loss = loss_fn(net(*self._batch(G, graph, rows)), yt[rows])
-                loss.backward()
-                opt.step()
-            sched.step()
-            if len(val) == 0:
-                continue
-            net.eval()
-            with torch.no_grad():
-                v = float(loss_fn(self._forward(net, G, graph, val), yt[val]))
-            if v < best - 1e-6:
-                best, best_epoch, waited = v, epoch, 0
-                best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
-            else:
-                waited += 1
-                if waited >= self.patience:
-                    break
-        if best_state is not None:
-            net.load_state_dict(best_state)
-        net.eval()
-        return best_epoch
+        return train_early_stopped(net, self._loss(), opt, yt, tr, val, rng,
+                                   train_out=lambda rows: net(*self._batch(G, graph, rows)),
+                                   eval_out=lambda rows: self._forward(net, G, graph, rows),
+                                   max_epochs=self.max_epochs, batch_size=self.batch_size,
+                                   patience=self.patience, sched=sched)
 
     def _forward(self, net, G, graph, rows, bs=512):
         import torch

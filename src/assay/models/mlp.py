@@ -24,6 +24,45 @@ def _hidden(h) -> tuple[int, ...]:
     return tuple(int(x) for x in h)
 
 
+def train_early_stopped(net, loss_fn, opt, yt, tr, val, rng, *, train_out, eval_out, max_epochs, batch_size,
+                        patience, sched=None) -> int:
+    """Minibatch training of one network with early stopping on the ``val`` rows, keeping the best
+    weights; returns the best epoch. Shared by the MLP and the graph network so that both stop
+    the same way. ``train_out`` / ``eval_out`` map a numpy array of rows to the network's output."""
+    import torch
+
+    best, best_state, best_epoch, waited, bs = np.inf, None, 0, 0, int(batch_size)
+    for epoch in range(int(max_epochs)):
+        net.train()
+        order = tr[rng.permutation(len(tr))]
+        for i in range(0, len(order), bs):
+            rows = order[i:i + bs]
+            if len(rows) < 2:
+                continue
+            opt.zero_grad()
+            loss = loss_fn(train_out(rows), yt[rows])
+            loss.backward()
+            opt.step()
+        if sched is not None:
+            sched.step()
+        if len(val) == 0:
+            continue
+        net.eval()
+        with torch.no_grad():
+            v = float(loss_fn(eval_out(val), yt[val]))
+        if v < best - 1e-6:
+            best, best_epoch, waited = v, epoch, 0
+            best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
+        else:
+            waited += 1
+            if waited >= patience:
+                break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    return best_epoch
+
+
 class _TorchMLPBase(BaseEstimator):
     """Shared fitting of the regressor and the classifier (see the module docstring)."""
 
@@ -110,35 +149,10 @@ class _TorchMLPBase(BaseEstimator):
             net = self._net(Xt.shape[1], n_out)
             opt = torch.optim.AdamW(net.parameters(), lr=float(self.lr),
                                     weight_decay=float(self.weight_decay))
-            loss_fn = self._loss()
-            best, best_state, best_epoch, waited = np.inf, None, 0, 0
-            bs = int(self.batch_size)
-            for epoch in range(int(self.max_epochs)):
-                net.train()
-                order = tr[rng.permutation(len(tr))]
-                for i in range(0, len(order), bs):
-                    idx = torch.from_numpy(order[i:i + bs])
-                    if len(idx) < 2:
-                        continue
-                    opt.zero_grad()
-                    loss = loss_fn(net(Xt[idx]), yt[idx])
-                    loss.backward()
-                    opt.step()
-                if n_val == 0:
-                    continue
-                net.eval()
-                with torch.no_grad():
-                    v = float(loss_fn(net(Xt[val]), yt[val]))
-                if v < best - 1e-6:
-                    best, best_epoch, waited = v, epoch, 0
-                    best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
-                else:
-                    waited += 1
-                    if waited >= self.patience:
-                        break
-            if best_state is not None:
-                net.load_state_dict(best_state)
-            net.eval()
+            best_epoch = train_early_stopped(
+                net, self._loss(), opt, yt, tr, val, rng, train_out=lambda rows: net(Xt[torch.from_numpy(rows)]),
+                eval_out=lambda rows: net(Xt[rows]), max_epochs=self.max_epochs, batch_size=self.batch_size,
+                patience=self.patience)
             self.models_.append(net)
             self.best_epochs_.append(best_epoch)
         return self
