@@ -33,9 +33,12 @@ from assay.store.atomic import atomic_write_json, atomic_write_text, read_json
 ROOT = Path(__file__).resolve().parent.parent
 CHALLENGE = ["matbench_expt_gap", "matbench_glass", "matbench_phonons", "matbench_perovskites",
              "matbench_steels", "matbench_expt_is_metal"]
-TARGETS = {"matbench_expt_gap": (0.300, 0.2865), "matbench_glass": (0.90, 0.9603),
-           "matbench_phonons": (32.0, 28.76), "matbench_perovskites": (0.040, 0.0269),
-           "matbench_steels": (85.0, 79.95), "matbench_expt_is_metal": (0.945, 0.9598)}
+#: Issue 14's targets: (score, stretch, wall minutes on the 2-core machine, featurisation included).
+#: expt_gap's "< 0.2865" (Darwin) is strict; the others are inclusive.
+TARGETS = {"matbench_expt_gap": (0.2865, 0.275, 20), "matbench_glass": (0.90, 0.9603, 20),
+           "matbench_phonons": (28.5, 26.6, 30), "matbench_perovskites": (0.030, 0.0269, 90),
+           "matbench_steels": (79.66, 75.0, 10), "matbench_expt_is_metal": (0.945, 0.9598, 20)}
+STRICT = {"matbench_expt_gap"}
 BUDGET_S = {"matbench_perovskites": 90 * 60}  # the rest: 20 minutes
 
 
@@ -102,7 +105,8 @@ def write_scoreboard(results: Path) -> pd.DataFrame:
         "task": r["task"], "metric": r["metric"], "mean": r["mean"], "std": r["std"], "wall_s": r["wall_s"],
         "peak_rss_mb": r.get("peak_rss_mb"), "rank": r["rank"], "of": r["of"], "model": r["model"],
         "features": r["features"], "budget": r["budget"], "n_jobs": r["n_jobs"],
-        "target": TARGETS.get(r["task"], (None, None))[0], "leader_mean": r["leader_mean"],
+        "target": TARGETS.get(r["task"], (None,) * 3)[0], "target_min": TARGETS.get(r["task"], (None,) * 3)[2],
+        "leader_mean": r["leader_mean"],
         "fresh_features": r["fresh_features"],
         **{f"fold_{k}": v for k, v in enumerate(r["folds"])}} for r in rows])
     atomic_write_text(results / "SCOREBOARD.csv", csv.to_csv(index=False))
@@ -111,21 +115,27 @@ def write_scoreboard(results: Path) -> pd.DataFrame:
           "Official folds, the leaderboard's metric (`rocauc` is balanced accuracy of hard labels), mean ± std "
           "(ddof=0) over the 5 folds; each task's recipe (`assay recipes`), nothing tuned on test folds. "
           f"Machine: {os.cpu_count()} CPUs. Wall time includes loading, featurisation "
-          "(from an empty cache unless marked), the baselines and the refit.", "",
+          "(from an empty cache unless marked), the baselines and the refit. Targets are issue 14's: the score "
+          "(✅/❌ beside it) and the wall minutes on this 2-core machine (beside the wall); steels' target also asks "
+          "for less fold spread than 9.49, which the mark does not judge.", "",
           "| task | metric | assay (recipe) | folds | target | best entry | rank | wall | peak RSS | baselines |",
           "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        t, lead = TARGETS.get(r["task"], (None, None))
+        t, _, t_min = TARGETS.get(r["task"], (None,) * 3)
         hib = _higher_is_better(r["metric"])
-        met = None if t is None else (r["mean"] >= t if hib else r["mean"] <= t)
+        strict = r["task"] in STRICT
+        met = None if t is None else ((r["mean"] > t if strict else r["mean"] >= t) if hib
+                                      else (r["mean"] < t if strict else r["mean"] <= t))
+        minutes = r["wall_s"] / 60
+        time_mark = "" if t_min is None else f" ({'✅' if minutes <= t_min else '❌'} ≤ {t_min})"
         beat = r["mean"] > r["leader_mean"] if hib else r["mean"] < r["leader_mean"]
         mark = (" ✅" if met else " ❌") if met is not None else ""
         base = ", ".join(f"{m} {v:.4g}" for m, v in r["baselines"].items())
         extra = f" (true ROC-AUC {r['roc_auc_true']:.4f})" if "roc_auc_true" in r else ""
         md.append(f"| {r['task']} | {r['metric']} | **{r['mean']:.4f} ± {r['std']:.4f}**{mark}{extra} "
                   f"<br>{r['model']} on `{r['features']}` | {' '.join(f'{v:.4g}' for v in r['folds'])} | "
-                  f"{'≥' if hib else '≤'} {t} | {r['leader']} {r['leader_mean']:.4g}{' (beaten)' if beat else ''} | "
-                  f"{r['rank']}/{r['of']} | {r['wall_s'] / 60:.1f} min{'' if r['fresh_features'] else ' (cached features)'} | "
+                  f"{('>' if strict else '≥') if hib else ('<' if strict else '≤')} {t} | {r['leader']} {r['leader_mean']:.4g}{' (beaten)' if beat else ''} | "
+                  f"{r['rank']}/{r['of']} | {minutes:.1f} min{time_mark}{'' if r['fresh_features'] else ' (cached features)'} | "
                   f"{r.get('peak_rss_mb') or 0:.0f} MB | {base} |")
     md += ["", "Per task: `benchmarks/results/matbench/<task>.json` (folds, timings, run folder) and "
            "`<task>.results.json.gz` (Matbench format)."]

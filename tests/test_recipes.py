@@ -156,8 +156,15 @@ def test_scoreboard_writer(tmp_path):
            "peak_rss_mb": 500.0, "rank": 2, "of": 14, "leader": "TPOT-Mat", "leader_mean": 79.9468,
            "baselines": {"dummy": 229.7, "rf": 95.0}, "fresh_features": True}
     (d / "matbench_steels.json").write_text(json.dumps(rec))
+    # expt_gap's target is strict (< Darwin's 0.2865): equal to it is a miss; 25 min is over its 20.
+    gap = {**rec, "task": "matbench_expt_gap", "mean": 0.2865, "std": 0.01, "folds": [0.2865] * 5, "wall_s": 1500.0,
+           "leader": "Darwin", "leader_mean": 0.2865, "baselines": {"rf": 0.38}}
+    (d / "matbench_expt_gap.json").write_text(json.dumps(gap))
     board = bench.write_scoreboard(tmp_path)
     assert list(board.columns[:5]) == ["task", "metric", "mean", "std", "wall_s"]
     md = (tmp_path / "SCOREBOARD.md").read_text()
-    assert "80.0000 ± 5.0000" in md and "✅" in md
-    assert pd.read_csv(tmp_path / "SCOREBOARD.csv").loc[0, "task"] == "matbench_steels"
+    steels = next(line for line in md.splitlines() if line.startswith("| matbench_steels"))
+    gap_line = next(line for line in md.splitlines() if line.startswith("| matbench_expt_gap"))
+    assert "80.0000 ± 5.0000** ❌" in steels and "≤ 79.66" in steels and "0.5 min (✅ ≤ 10)" in steels
+    assert "0.2865 ± 0.0100** ❌" in gap_line and "< 0.2865" in gap_line and "25.0 min (❌ ≤ 20)" in gap_line
+    assert pd.read_csv(tmp_path / "SCOREBOARD.csv").task.tolist() == ["matbench_expt_gap", "matbench_steels"]
