@@ -23,8 +23,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 
-from design_perovskites_layers import design_rows
-from assay.data.loading import load_task
+from design_perovskites_layers import design_args
 from assay.features import featurize
 from assay.models.delta import DeltaRegressor, _default_learner
 
@@ -47,13 +46,8 @@ def one(variant, i, Xn, y, tr, te, names, n_rows):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sample", type=int, default=6000)
     ap.add_argument("--variants", default="a,et,avg")
-    ap.add_argument("--data", default="/work/shared/data/matbench")
-    a = ap.parse_args()
-    task = load_task("perovskites", Path(a.data) / "matbench_perovskites.json.gz", allow_download=False,
-                     progress=False)
-    rows = design_rows(task, a.sample)
+    a, task, rows = design_args(ap)
     X = featurize(task.inputs.iloc[rows], "sites+chgnet", input_type="structure", progress=False).X
     names = [str(c) for c in X.columns]
     Xn, y = X.to_numpy(dtype=float), np.asarray(task.target, dtype=float)[rows]

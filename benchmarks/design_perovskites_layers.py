@@ -38,17 +38,22 @@ def design_rows(task, n_sample: int | None, seed: int = 0) -> np.ndarray:
     return train
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("stage", choices=["feat", "cv"])
-    ap.add_argument("variant", nargs="?", default="a")
+def design_args(ap: argparse.ArgumentParser):
+    """--sample and --data, parsed; the task and its design rows (shared with design_perovskites_blend.py)."""
     ap.add_argument("--sample", type=int, default=6000)
-    ap.add_argument("--folds", default="0,1,2,3,4")
     ap.add_argument("--data", default="/work/shared/data/matbench")
     a = ap.parse_args()
     task = load_task("perovskites", Path(a.data) / "matbench_perovskites.json.gz", allow_download=False,
                      progress=False)
-    rows = design_rows(task, a.sample)
+    return a, task, design_rows(task, a.sample)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("stage", choices=["feat", "cv"])
+    ap.add_argument("variant", nargs="?", default="a")
+    ap.add_argument("--folds", default="0,1,2,3,4")
+    a, task, rows = design_args(ap)
     sub = task.inputs.iloc[rows]
     y = np.asarray(task.target, dtype=float)[rows]
     if a.stage == "feat":
